@@ -1,0 +1,161 @@
+// Leases in SQLite. The database is the only record: every call reads or
+// writes it, each change is one durable transaction, nothing is cached.
+import type Database from 'better-sqlite3';
+import {
+  AddressUnavailableError,
+  InvalidArgumentError,
+  LeaseExistsError,
+  NoSuchLeaseError,
+  PoolExhaustedError,
+} from './errors.js';
+import { addressToInt, type Pool } from './pool.js';
+import { openDatabase } from './schema.js';
+
+export interface Lease {
+  address: string;
+  name: string;
+  mac: string;
+  /** Microseconds since the epoch. */
+  acquiredAt: number;
+  /** Opaque JSON owned by the caller. */
+  attrs: string;
+}
+
+export interface AllocateOptions {
+  /** A specific address instead of the next free one. */
+  address?: string | undefined;
+  /** Initial attrs, JSON; defaults to "{}". */
+  attrs?: string | undefined;
+}
+
+const LEASE = 'address, name, mac, acquired_at AS acquiredAt, attrs';
+
+function nowMicros(): number {
+  return Math.round((performance.timeOrigin + performance.now()) * 1000);
+}
+
+function checkText(what: string, v: unknown): asserts v is string {
+  if (typeof v !== 'string' || v === '') throw new InvalidArgumentError(`${what} must be a non-empty string`);
+}
+
+function checkAttrs(attrs: unknown): asserts attrs is string {
+  checkText('attrs', attrs);
+  try {
+    JSON.parse(attrs);
+  } catch {
+    throw new InvalidArgumentError(`attrs must be JSON text, got ${JSON.stringify(attrs.slice(0, 40))}`);
+  }
+}
+
+export class Allocator {
+  /** Leases kept from an earlier range, found at open; their addresses are never handed out. */
+  readonly outOfRange: readonly Lease[];
+  private readonly db: Database.Database;
+  private readonly q;
+  private readonly allocateTx;
+
+  private constructor(
+    readonly path: string,
+    readonly pool: Pool,
+  ) {
+    this.db = openDatabase(path, pool);
+    const p = (sql: string) => this.db.prepare(sql);
+    this.q = {
+      // Next-fit: the first free address after the cursor, else wrap to the
+      // lowest free one. Both are single seeks on the free runs' key.
+      next: p(
+        `SELECT coalesce(
+           (SELECT max(s, (SELECT cursor + 1 FROM pool)) FROM free
+              WHERE e >= (SELECT cursor + 1 FROM pool) ORDER BY e LIMIT 1),
+           (SELECT s FROM free ORDER BY e LIMIT 1))`,
+      ).pluck(),
+      insert: p(`INSERT INTO leases (ip, name, mac, acquired_at, attrs) VALUES (?, ?, ?, ?, ?) RETURNING ${LEASE}`),
+      cursor: p('UPDATE pool SET cursor = ?'),
+      byName: p(`SELECT ${LEASE} FROM leases WHERE name = ?`),
+      byIp: p(`SELECT ${LEASE} FROM leases WHERE ip = ?`),
+      release: p(`DELETE FROM leases WHERE name = ? RETURNING ${LEASE}`),
+      setAttrs: p('UPDATE leases SET attrs = ? WHERE name = ?'),
+      list: p(`SELECT ${LEASE} FROM leases ORDER BY ip`),
+      used: p('SELECT used FROM pool').pluck(),
+      outside: p(`SELECT ${LEASE} FROM leases WHERE ip NOT BETWEEN ? AND ? ORDER BY ip`),
+    };
+    this.allocateTx = this.db.transaction(this.allocateIn.bind(this));
+    this.outOfRange = Object.freeze(this.q.outside.all(pool.first, pool.last) as Lease[]);
+  }
+
+  /** Opens (creating if missing) the lease database for `pool`; throws DatabaseError. */
+  static open(path: string, pool: Pool): Allocator {
+    return new Allocator(path, pool);
+  }
+
+  /**
+   * Leases an address to `name`: the one asked for, or the next free one after
+   * the last handed out (wrapping). On disk before it returns.
+   */
+  allocate(name: string, mac: string, opts: AllocateOptions = {}): Lease {
+    checkText('name', name);
+    checkText('mac', mac);
+    const attrs = opts.attrs ?? '{}';
+    checkAttrs(attrs);
+    let wanted: number | undefined;
+    if (opts.address !== undefined) {
+      wanted = addressToInt(opts.address);
+      if (wanted === undefined) throw new InvalidArgumentError(`address ${JSON.stringify(opts.address)} is not a dotted IPv4 address`);
+      const why = this.pool.unleasable(wanted);
+      if (why) throw new AddressUnavailableError(opts.address, why, this.pool.cidr);
+    }
+    return this.allocateTx.immediate(name, mac, attrs, wanted) as Lease;
+  }
+
+  private allocateIn(name: string, mac: string, attrs: string, wanted: number | undefined): Lease {
+    const held = this.q.byName.get(name) as Lease | undefined;
+    if (held) throw new LeaseExistsError(name, held.address);
+    let ip: number;
+    if (wanted === undefined) {
+      const next = this.q.next.get() as number | null;
+      if (next === null) throw new PoolExhaustedError(this.pool.cidr);
+      ip = next;
+    } else {
+      const holder = this.q.byIp.get(wanted) as Lease | undefined;
+      if (holder) throw new AddressUnavailableError(holder.address, 'taken', this.pool.cidr, holder.name);
+      ip = wanted;
+    }
+    const lease = this.q.insert.get(ip, name, mac, nowMicros(), attrs) as Lease;
+    this.q.cursor.run(ip);
+    return lease;
+  }
+
+  /** Ends `name`'s lease and returns it; a name without a lease is not an error. */
+  release(name: string): Lease | undefined {
+    return this.q.release.get(name) as Lease | undefined;
+  }
+
+  /** Replaces the caller's JSON kept with `name`'s lease. */
+  setAttrs(name: string, attrs: string): void {
+    checkAttrs(attrs);
+    if (this.q.setAttrs.run(attrs, name).changes === 0) throw new NoSuchLeaseError(name);
+  }
+
+  get(name: string): Lease | undefined {
+    return this.q.byName.get(name) as Lease | undefined;
+  }
+
+  byAddress(address: string): Lease | undefined {
+    const ip = addressToInt(address);
+    return ip === undefined ? undefined : (this.q.byIp.get(ip) as Lease | undefined);
+  }
+
+  /** Every lease, out-of-range ones included, ordered by address. */
+  list(): Lease[] {
+    return this.q.list.all() as Lease[];
+  }
+
+  /** Leases held now, out-of-range ones included. */
+  inUse(): number {
+    return this.q.used.get() as number;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

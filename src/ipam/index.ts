@@ -1,0 +1,15 @@
+export { Pool, MIN_PREFIX, MAX_PREFIX } from './pool.js';
+export { Allocator, type Lease, type AllocateOptions } from './allocator.js';
+export { isUnicastMac } from './mac.js';
+export {
+  IpamError,
+  InvalidRangeError,
+  InvalidArgumentError,
+  PoolExhaustedError,
+  AddressUnavailableError,
+  LeaseExistsError,
+  NoSuchLeaseError,
+  DatabaseError,
+  type InvalidRangeReason,
+  type UnavailableReason,
+} from './errors.js';

@@ -1,0 +1,150 @@
+// The lease database's layout and how an existing file is vetted before use.
+//
+// leases  one row per lease; the address is stored as an integer and is the
+//         table's key (UNIQUE by construction), the name is UNIQUE too.
+// free    the leasable addresses not leased, as disjoint runs [s, e] keyed by
+//         their end. Triggers on leases keep it exact inside every statement,
+//         so the next free address is one index seek however full the pool is.
+// pool    one row: the range the runs cover, the next-fit cursor (the last
+//         address handed out) and the number of leases.
+import Database from 'better-sqlite3';
+import { DatabaseError } from './errors.js';
+import type { Pool } from './pool.js';
+
+/** PRAGMA application_id of a domud lease database: "domu". */
+export const APPLICATION_ID = 0x646f6d75;
+
+const V1 = `
+CREATE TABLE pool (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  cidr TEXT NOT NULL,
+  first INTEGER NOT NULL,
+  last INTEGER NOT NULL,
+  cursor INTEGER NOT NULL,
+  used INTEGER NOT NULL
+);
+CREATE TABLE leases (
+  ip INTEGER PRIMARY KEY CHECK (ip BETWEEN 0 AND 4294967295),
+  name TEXT NOT NULL UNIQUE CHECK (name <> ''),
+  mac TEXT NOT NULL,
+  acquired_at INTEGER NOT NULL,
+  attrs TEXT NOT NULL DEFAULT '{}',
+  address TEXT GENERATED ALWAYS AS
+    ((ip >> 24) || '.' || ((ip >> 16) & 255) || '.' || ((ip >> 8) & 255) || '.' || (ip & 255)) VIRTUAL
+);
+CREATE TABLE free (
+  e INTEGER PRIMARY KEY,
+  s INTEGER NOT NULL CHECK (s <= e)
+);
+-- Leasing an address cuts it out of the run that holds it (a no-op for an
+-- address outside the runs, e.g. one from an earlier range).
+CREATE TRIGGER leases_take AFTER INSERT ON leases BEGIN
+  UPDATE pool SET used = used + 1;
+  INSERT INTO free (e, s) SELECT NEW.ip - 1, s FROM free
+    WHERE e = (SELECT min(e) FROM free WHERE e >= NEW.ip) AND s < NEW.ip;
+  UPDATE free SET s = NEW.ip + 1
+    WHERE e = (SELECT min(e) FROM free WHERE e >= NEW.ip) AND s <= NEW.ip AND e > NEW.ip;
+  DELETE FROM free WHERE e = NEW.ip;
+END;
+CREATE TRIGGER leases_give AFTER DELETE ON leases BEGIN
+  UPDATE pool SET used = used - 1;
+END;
+-- Releasing an address of the range merges it with its neighbouring runs.
+CREATE TRIGGER leases_give_back AFTER DELETE ON leases
+WHEN OLD.ip BETWEEN (SELECT first FROM pool) AND (SELECT last FROM pool) BEGIN
+  UPDATE free SET s = coalesce((SELECT s FROM free WHERE e = OLD.ip - 1), OLD.ip)
+    WHERE e = (SELECT min(e) FROM free WHERE e > OLD.ip) AND s = OLD.ip + 1;
+  INSERT INTO free (e, s) SELECT OLD.ip, coalesce((SELECT s FROM free WHERE e = OLD.ip - 1), OLD.ip)
+    WHERE NOT EXISTS (SELECT 1 FROM free WHERE e = (SELECT min(e) FROM free WHERE e > OLD.ip) AND s <= OLD.ip);
+  DELETE FROM free WHERE e = OLD.ip - 1;
+END;
+CREATE TRIGGER leases_keep_address BEFORE UPDATE OF ip ON leases BEGIN
+  SELECT RAISE(ABORT, 'a lease keeps its address: release it and allocate again');
+END;
+`;
+
+/** Schema migrations; MIGRATIONS[i] takes user_version i to i + 1. */
+export const MIGRATIONS: readonly string[] = [V1];
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** The clear sentence for a SQLite failure met while opening. */
+function problemOf(e: unknown): string {
+  const code = String((e as { code?: unknown }).code);
+  if (code.startsWith('SQLITE_READONLY')) return 'is read-only; domud must be able to write its leases';
+  if (code.startsWith('SQLITE_CANTOPEN')) return 'cannot be opened (missing directory or no permission)';
+  if (code === 'SQLITE_NOTADB') return 'is not a SQLite database, so not a domud lease database';
+  if (code.startsWith('SQLITE_CORRUPT')) return 'is corrupt';
+  if (code.startsWith('SQLITE_BUSY')) return 'is locked by another process';
+  return `cannot be used: ${(e as Error).message}`;
+}
+
+/**
+ * Opens, vets, migrates and aligns the database with `pool` in one write
+ * transaction (which is also what proves the file writable). Anything that is
+ * not a domud database is refused, never reset.
+ */
+export function openDatabase(path: string, pool: Pool): Database.Database {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { timeout: 5000 });
+    vet(db, path);
+    if (db.pragma('journal_mode = WAL', { simple: true }) !== 'wal') {
+      throw new DatabaseError(path, 'cannot be switched to WAL mode');
+    }
+    db.pragma('synchronous = FULL');
+    db.transaction(() => {
+      migrate(db!);
+      align(db!, pool);
+    }).immediate();
+    return db;
+  } catch (e) {
+    db?.close();
+    if (e instanceof DatabaseError) throw e;
+    throw new DatabaseError(path, problemOf(e), { cause: e });
+  }
+}
+
+/** Refuses files that are someone else's, newer than this code, or damaged. */
+function vet(db: Database.Database, path: string): void {
+  const appId = db.pragma('application_id', { simple: true }) as number;
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (appId === 0 && version === 0) {
+    const objects = db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get() as number;
+    if (objects === 0) return; // a new, empty file: ours to set up
+  }
+  if (appId !== APPLICATION_ID) throw new DatabaseError(path, 'is a SQLite database but not a domud lease database');
+  if (version > SCHEMA_VERSION) {
+    throw new DatabaseError(path, `has schema version ${version}, newer than this domud understands (${SCHEMA_VERSION})`);
+  }
+  const check = db.pragma('quick_check', { simple: true });
+  if (check !== 'ok') throw new DatabaseError(path, `is corrupt (${String(check)})`);
+}
+
+function migrate(db: Database.Database): void {
+  const from = db.pragma('user_version', { simple: true }) as number;
+  for (let v = from; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]!);
+  db.pragma(`application_id = ${APPLICATION_ID}`);
+  db.pragma(`user_version = ${SCHEMA_VERSION}`);
+}
+
+/**
+ * Points the database at the configured range and rebuilds the free runs from
+ * the leases. Leases outside the range stay; they are simply not in any run.
+ */
+function align(db: Database.Database, pool: Pool): void {
+  const { first, last } = pool;
+  db.prepare(
+    `INSERT INTO pool (id, cidr, first, last, cursor, used) VALUES (1, :cidr, :first, :last, :last, 0)
+     ON CONFLICT (id) DO UPDATE SET cidr = :cidr, first = :first, last = :last,
+       cursor = CASE WHEN cursor BETWEEN :first AND :last THEN cursor ELSE :last END`,
+  ).run({ cidr: pool.cidr, first, last });
+  db.exec('UPDATE pool SET used = (SELECT count(*) FROM leases); DELETE FROM free;');
+  db.prepare(
+    `INSERT INTO free (e, s)
+     SELECT nxt - 1, ip + 1 FROM (
+       SELECT ip, lead(ip) OVER (ORDER BY ip) AS nxt FROM (
+         SELECT ip FROM leases WHERE ip BETWEEN :first AND :last
+         UNION ALL SELECT :first - 1 UNION ALL SELECT :last + 1))
+     WHERE nxt > ip + 1`,
+  ).run({ first, last });
+}
