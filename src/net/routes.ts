@@ -1,0 +1,195 @@
+// Routes to guests without forwarding: each running guest is reached through
+// a /32 host route on its vif, as Xen's vif-route does it, with `ip` alone.
+import { NetConfigError, ReconcileError, VifNotFoundError } from './errors.js';
+import { failureOf, Ip } from './ip.js';
+import { formatAddress, networkOf, overlap, parseAddress } from './ipv4.js';
+import { parseLinks, parseProxyArp, parseRoutes } from './kernel.js';
+import { isOurs, plan, type KernelView } from './plan.js';
+import { hostSysctl, netnsSysctl, type Sysctl } from './sysctl.js';
+import type { Binding, Change, Overlap, Piece } from './types.js';
+import { checkBinding, checkBindings, checkNetns, checkNetwork, VIF_NAME, type Guest, type Network } from './validate.js';
+
+export interface RoutesOptions {
+  /** The guests' range, e.g. "172.20.216.0/24". */
+  range: string;
+  /** dom0's address in the range, put as a /32 on every vif. */
+  dom0: string;
+  /** Run every `ip` (and /proc/sys access) inside this network namespace. */
+  netns?: string;
+  /** The ip binary; default "ip" from PATH. */
+  ip?: string;
+}
+
+/** How often down() repeats `ip route del` for routes to the same /32 with other metrics (vif-route adds metric 2). */
+const MAX_ROUTE_DELETES = 8;
+
+export class Routes {
+  readonly range: string;
+  readonly dom0: string;
+  readonly netns: string | undefined;
+  private readonly net: Network;
+  private readonly ip: Ip;
+  private readonly sysctl: Sysctl;
+  // up/down/reconcile run one at a time, so a reconcile never plans from a
+  // kernel view that an up() in flight is changing.
+  private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(opts: RoutesOptions) {
+    this.net = checkNetwork(opts.range, opts.dom0);
+    this.range = opts.range;
+    this.dom0 = opts.dom0;
+    this.netns = opts.netns === undefined ? undefined : checkNetns(opts.netns);
+    const command = opts.ip ?? 'ip';
+    if (typeof command !== 'string' || command === '') throw new NetConfigError('ip', String(command), 'expected a program name or path');
+    this.ip = new Ip(command, this.netns);
+    this.sysctl = this.netns === undefined ? hostSysctl() : netnsSysctl(this.ip, this.netns);
+  }
+
+  /** dom0 /32 on the vif, link up, proxy ARP on, and the host route; idempotent. */
+  async up(b: Binding): Promise<void> {
+    const g = checkBinding(this.net, b);
+    return this.serial(async () => {
+      // Independent of each other; the route's `src` needs the address first.
+      const first = await Promise.allSettled([this.apply('address', g), this.apply('link', g), this.apply('proxy_arp', g)]);
+      for (const r of first) if (r.status === 'rejected') throw r.reason;
+      await this.apply('route', g);
+    });
+  }
+
+  /** Removes the guest's routes on the vif and dom0's address from it; a vif already gone is fine. */
+  async down(b: Binding): Promise<void> {
+    const g = checkBinding(this.net, b);
+    return this.serial(async () => {
+      for (let i = 0; i < MAX_ROUTE_DELETES; i++) {
+        try {
+          await this.ip.exec(['route', 'del', `${g.address}/32`, 'dev', g.vif]);
+        } catch (e) {
+          const why = failureOf(e);
+          if (why === 'no-device') return; // the vif went, and its routes and address with it
+          if (why === 'no-route') break;
+          throw e;
+        }
+      }
+      // dom0's address goes with the vif's last guest route: removing it
+      // earlier would take any other route with `src <dom0>` on the vif along.
+      const left = parseRoutes(await this.ip.json(['route', 'show', 'table', 'main', 'dev', g.vif]));
+      if (left.some((r) => isOurs(this.net, { ...r, dev: g.vif }))) return;
+      try {
+        await this.ip.exec(['addr', 'del', `${this.dom0}/32`, 'dev', g.vif]);
+      } catch (e) {
+        const why = failureOf(e);
+        if (why !== 'no-device' && why !== 'no-address') throw e;
+      }
+    });
+  }
+
+  /**
+   * Makes the kernel match the running guests: adds each guest's missing
+   * pieces and removes /32 routes in the range on vif* devices that belong to
+   * no running guest. Reads the kernel with three `ip -j` calls whatever the
+   * number of guests, and runs commands only for changes. Returns what it
+   * did; if some changes failed, throws ReconcileError after trying the rest.
+   */
+  async reconcile(running: readonly Binding[]): Promise<Change[]> {
+    const guests = checkBindings(this.net, running);
+    return this.serial(async () => {
+      const changes = plan(this.net, await this.view(), guests);
+      const done: Change[] = [];
+      const failures: Array<{ change: Change; error: Error }> = [];
+      const vanished = new Set<string>();
+      for (const c of changes) {
+        if (c.action === 'skip') {
+          done.push(c);
+          continue;
+        }
+        if (vanished.has(c.vif)) continue;
+        try {
+          if (c.action === 'remove') {
+            const metric = c.metric === undefined ? [] : ['metric', String(c.metric)];
+            await this.ip.exec(['route', 'del', `${c.address}/32`, 'dev', c.vif, ...metric]);
+          } else {
+            await this.apply(c.what, { vif: c.vif, address: c.address, addr: parseAddress(c.address)! });
+          }
+          done.push(c);
+        } catch (e) {
+          if (c.action === 'remove' && (failureOf(e) === 'no-route' || failureOf(e) === 'no-device')) continue; // gone already
+          if (e instanceof VifNotFoundError) {
+            // The vif went away between reading and changing; it is no longer ours to set up.
+            vanished.add(c.vif);
+            done.push({ action: 'skip', what: 'vif', vif: c.vif, address: c.address });
+            continue;
+          }
+          failures.push({ change: c, error: e as Error });
+        }
+      }
+      if (failures.length > 0) throw new ReconcileError(done, failures);
+      return done;
+    });
+  }
+
+  /** Whether /proc/sys/net/ipv4/ip_forward is on. Read only: domud never writes it. */
+  async forwarding(): Promise<boolean> {
+    return (await this.sysctl.readIpForward()).trim() !== '0';
+  }
+
+  /** Addresses and main-table routes outside the vifs that overlap the range (the default route aside). */
+  async overlaps(): Promise<Overlap[]> {
+    const [addrs, routes] = await Promise.all([this.ip.json(['addr', 'show']), this.ip.json(['route', 'show', 'table', 'main'])]);
+    const range = { network: this.net.network, prefix: this.net.prefix };
+    const found: Overlap[] = [];
+    for (const link of parseLinks(addrs).values()) {
+      if (VIF_NAME.test(link.name)) continue;
+      for (const a of link.inet) {
+        if (overlap(range, { network: a.local, prefix: a.prefix })) {
+          found.push({ kind: 'address', dev: link.name, prefix: `${formatAddress(a.local)}/${a.prefix}` });
+        }
+      }
+    }
+    for (const r of parseRoutes(routes)) {
+      if (r.prefix === 0 || (r.dev !== null && VIF_NAME.test(r.dev))) continue;
+      if (overlap(range, { network: r.dst, prefix: r.prefix })) {
+        found.push({ kind: 'route', dev: r.dev, prefix: `${formatAddress(networkOf(r.dst, r.prefix))}/${r.prefix}` });
+      }
+    }
+    return found;
+  }
+
+  private async view(): Promise<KernelView> {
+    const [addrs, routes, conf] = await Promise.all([
+      this.ip.json(['addr', 'show']),
+      this.ip.json(['route', 'show', 'table', 'main']),
+      this.ip.json(['-4', 'netconf', 'show']),
+    ]);
+    return { links: parseLinks(addrs), routes: parseRoutes(routes), proxyArp: parseProxyArp(conf) };
+  }
+
+  /** One piece of a guest's setup; a missing vif becomes VifNotFoundError. */
+  private async apply(what: Piece, g: Guest): Promise<void> {
+    try {
+      switch (what) {
+        case 'address':
+          await this.ip.exec(['addr', 'replace', `${this.dom0}/32`, 'dev', g.vif]);
+          return;
+        case 'link':
+          await this.ip.exec(['link', 'set', g.vif, 'up']);
+          return;
+        case 'proxy_arp':
+          await this.sysctl.enableProxyArp(g.vif);
+          return;
+        case 'route':
+          await this.ip.exec(['route', 'replace', `${g.address}/32`, 'dev', g.vif, 'src', this.dom0]);
+          return;
+      }
+    } catch (e) {
+      if (failureOf(e) === 'no-device') throw new VifNotFoundError(g.vif, { cause: e });
+      throw e;
+    }
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(fn);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+}
+

@@ -1,0 +1,67 @@
+// The two /proc/sys files src/net touches. Reading ip_forward and writing a
+// vif's proxy_arp are the only operations, on purpose: there is no generic
+// "write a sysctl" here, so no code path can turn forwarding on.
+//
+// /proc/sys/net shows the network namespace of the process that opens it, so
+// in netns mode the file is read or written by a process started inside the
+// namespace (`ip netns exec <ns> cat|tee <path>`, argv only); without a
+// netns the daemon already runs in the right namespace and uses the files.
+import { readFile, writeFile } from 'node:fs/promises';
+import { IpCommandError, SysctlError, VifNotFoundError } from './errors.js';
+import { run, type Ip } from './ip.js';
+
+export const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
+
+export function proxyArpPath(vif: string): string {
+  return `/proc/sys/net/ipv4/conf/${vif}/proxy_arp`;
+}
+
+export interface Sysctl {
+  /** The content of ip_forward, e.g. "0". */
+  readIpForward(): Promise<string>;
+  /** proxy_arp=1 on one interface; VifNotFoundError if it does not exist. */
+  enableProxyArp(vif: string): Promise<void>;
+}
+
+export function hostSysctl(): Sysctl {
+  return {
+    async readIpForward() {
+      try {
+        return await readFile(IP_FORWARD, 'utf8');
+        /* c8 ignore start -- /proc is always there on Linux */
+      } catch (e) {
+        throw new SysctlError(IP_FORWARD, { cause: e });
+      }
+      /* c8 ignore stop */
+    },
+    async enableProxyArp(vif) {
+      const path = proxyArpPath(vif);
+      try {
+        await writeFile(path, '1\n');
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new VifNotFoundError(vif, { cause: e });
+        /* c8 ignore next 2 -- EACCES/EROFS: not root, or /proc/sys read-only; the daemon runs as root */
+        throw new SysctlError(path, { cause: e });
+      }
+    },
+  };
+}
+
+export function netnsSysctl(ip: Ip, netns: string): Sysctl {
+  const inside = (argv: string[]) => [ip.command, 'netns', 'exec', netns, ...argv];
+  return {
+    readIpForward() {
+      return run(inside(['cat', IP_FORWARD]));
+    },
+    async enableProxyArp(vif) {
+      try {
+        await run(inside(['tee', proxyArpPath(vif)]), '1\n');
+      } catch (e) {
+        if (e instanceof IpCommandError && /No such file or directory/.test(e.stderr)) {
+          throw new VifNotFoundError(vif, { cause: e });
+        }
+        throw e;
+      }
+    },
+  };
+}
