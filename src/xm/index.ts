@@ -1,0 +1,15 @@
+// The Xen toolstack (xm or xl) behind one typed interface. See docs/design.md.
+export type { DomainInfo, ShutdownOptions, Toolstack, ToolstackKind, XenState } from './types.js';
+export { openToolstack, detectKind, type OpenOptions } from './open.js';
+export { renderGuestConfig, writeGuestConfig, quote, checkName, type GuestSpec } from './config.js';
+export { parseList, parseInfo, parseDomid, stateOf } from './list.js';
+export {
+  ToolstackError,
+  DomainNotFoundError,
+  DomainExistsError,
+  ToolstackFailedError,
+  ToolstackTimeoutError,
+  ToolstackMissingError,
+  ListParseError,
+  ConfigValueError,
+} from './errors.js';
