@@ -1,0 +1,69 @@
+// Command-line parsing with node's util.parseArgs (no load cost): the
+// command is the first word that is not an option or an option's value;
+// then the global options and that command's own are parsed strictly.
+import { parseArgs } from 'node:util';
+import { UsageError } from './exit.js';
+import { COMMANDS, type CommandSpec, commandHelp, findCommand, GLOBAL_OPTIONS, mainHelp } from './spec.js';
+
+export type Values = Readonly<Record<string, string | boolean | string[] | undefined>>;
+
+export type Parsed =
+  | { readonly kind: 'help'; readonly text: string }
+  | { readonly kind: 'run'; readonly command: CommandSpec; readonly args: readonly string[]; readonly values: Values; readonly bus: string; readonly json: boolean };
+
+/** Options of any command that take a value, so that their value is not taken for the command. */
+const VALUED = new Set<string>();
+for (const spec of [{ options: GLOBAL_OPTIONS }, ...COMMANDS]) {
+  for (const [k, o] of Object.entries(spec.options)) if (o.type === 'string') VALUED.add(`--${k}`);
+}
+
+function commandWord(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') return argv[i + 1];
+    if (VALUED.has(a)) i++;
+    else if (!a.startsWith('-')) return a;
+  }
+  return undefined;
+}
+
+export function parse(argv: readonly string[]): Parsed {
+  const word = commandWord(argv);
+  const command = word === undefined ? undefined : findCommand(word);
+  if (word !== undefined && !command) throw new UsageError(`unknown command "${word}"; see domuctl --help`);
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], options: { ...GLOBAL_OPTIONS, ...command?.options }, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError((e as Error).message.split('\n')[0]!.replace(/\. To specify a positional.*$/, ''));
+  }
+  const { values, positionals } = parsed;
+  if (!command) {
+    if (values.help) return { kind: 'help', text: mainHelp() };
+    throw new UsageError('no command given; see domuctl --help');
+  }
+  if (values.help) return { kind: 'help', text: commandHelp(command) };
+  const args = positionals.slice(1);
+  if (args.length !== command.args.length) {
+    const want = command.args.length === 0 ? 'no arguments' : command.args.join(' ');
+    throw new UsageError(`${command.name} takes ${want}; see domuctl ${command.name} --help`);
+  }
+  return { kind: 'run', command, args, values: values as Values, bus: (values.bus as string | undefined) ?? 'system', json: values.json === true };
+}
+
+/** Resolves --bus to a D-Bus address. */
+export function busAddress(which: string, env: NodeJS.ProcessEnv): string {
+  if (which === 'system') return env.DBUS_SYSTEM_BUS_ADDRESS || 'unix:path=/var/run/dbus/system_bus_socket';
+  if (which === 'session') {
+    if (!env.DBUS_SESSION_BUS_ADDRESS) throw new UsageError('--bus session: DBUS_SESSION_BUS_ADDRESS is not set');
+    return env.DBUS_SESSION_BUS_ADDRESS;
+  }
+  if (!/^[a-z]+:/.test(which)) throw new UsageError(`--bus: expected system, session or a D-Bus address like unix:path=/run/x, got "${which}"`);
+  return which;
+}
+
+/** A whole number for a 'u' argument. */
+export function uint(flag: string, v: string, min = 0): number {
+  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > 0xffffffff) throw new UsageError(`--${flag}: expected a whole number${min > 0 ? ` from ${min}` : ''}, got "${v}"`);
+  return Number(v);
+}

@@ -1,0 +1,83 @@
+// list, show, create, start, shutdown, destroy.
+import { uint, type Values } from '../args.js';
+import type { DomainInfo, Domud } from '../domud.js';
+import { fields, isoTime, json, plural, table } from '../output.js';
+import { progress } from '../progress.js';
+
+export interface Context {
+  readonly domud: Domud;
+  readonly json: boolean;
+  readonly write: (s: string) => void;
+}
+
+export async function list(c: Context): Promise<void> {
+  const rows = await c.domud.listDomains();
+  if (c.json) return c.write(json(rows));
+  if (rows.length === 0) return c.write('No domains.\n');
+  c.write(
+    table(
+      [{ title: 'NAME' }, { title: 'ID', right: true }, { title: 'STATE' }, { title: 'ADDRESS' }],
+      rows.map((r) => [r.name, r.id < 0 ? '-' : String(r.id), r.state, r.address]),
+    ) + `\n${plural(rows.length, 'domain', 'domains')} listed.\n`,
+  );
+}
+
+function showDomain(c: Context, d: DomainInfo): void {
+  if (c.json) return c.write(json(d));
+  c.write(
+    fields([
+      ['Name', d.name],
+      ['State', d.state],
+      ['Domain ID', d.id < 0 ? '-' : String(d.id)],
+      ['Address', d.address],
+      ['MAC', d.mac],
+      ['Vif', d.vif || '-'],
+      ['Memory', `${d.memoryMiB} MiB`],
+      ['VCPUs', String(d.vcpus)],
+      ['Created', isoTime(d.createdAt)],
+      ['Object', d.path],
+    ]),
+  );
+}
+
+export async function show(c: Context, name: string): Promise<void> {
+  showDomain(c, await c.domud.domain(await c.domud.getDomain(name)));
+}
+
+export async function create(c: Context, name: string, v: Values): Promise<void> {
+  const opts: Record<string, number | string | string[]> = {};
+  if (v.memory !== undefined) opts.memory = uint('memory', v.memory as string, 1);
+  if (v.vcpus !== undefined) opts.vcpus = uint('vcpus', v.vcpus as string, 1);
+  for (const k of ['kernel', 'ramdisk', 'extra', 'root', 'address', 'mac'] as const) if (v[k] !== undefined) opts[k] = v[k] as string;
+  if (v.disk !== undefined) opts.disks = v.disk as string[];
+  const done = progress(`creating ${name}`);
+  let path;
+  try {
+    path = await c.domud.create(name, opts);
+  } finally {
+    done();
+  }
+  showDomain(c, await c.domud.domain(path));
+}
+
+export async function start(c: Context, name: string): Promise<void> {
+  await c.domud.start(name);
+  if (c.json) c.write(json({ name, started: true }));
+}
+
+export async function shutdown(c: Context, name: string, v: Values): Promise<void> {
+  const timeout = v.timeout === undefined ? undefined : uint('timeout', v.timeout as string, 1);
+  const wait = v.wait === true || timeout !== undefined;
+  const done = wait ? progress(`waiting for ${name} to shut down`) : () => undefined;
+  try {
+    await c.domud.shutdown(name, wait, timeout);
+  } finally {
+    done();
+  }
+  if (c.json) c.write(json({ name, shutdown: wait ? 'stopped' : 'requested' }));
+}
+
+export async function destroy(c: Context, name: string): Promise<void> {
+  await c.domud.destroy(name);
+  if (c.json) c.write(json({ name, destroyed: true }));
+}

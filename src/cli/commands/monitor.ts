@@ -1,0 +1,63 @@
+// monitor: domud's signals as they come, one line each, until Ctrl-C.
+import { plain, type Signal } from '../bus.js';
+import { MANAGER_PATH } from '../domud.js';
+import { Exit, type ExitCode } from '../exit.js';
+import { json } from '../output.js';
+import type { Context } from './domains.js';
+
+const RULES = [
+  `type='signal',sender='org.domud.Domud1',interface='org.domud.Domud1.Manager',path='${MANAGER_PATH}'`,
+  `type='signal',sender='org.domud.Domud1',interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',path_namespace='${MANAGER_PATH}'`,
+];
+
+/** The signal as a flat record with stable keys (the contract's argument names). */
+export function describe(s: Signal): Record<string, unknown> | null {
+  const [a, b, c] = s.body as [unknown, unknown, unknown];
+  switch (s.member) {
+    case 'DomainNew':
+    case 'DomainRemoved':
+      return { signal: s.member, name: a, domain: b };
+    case 'LeaseAcquired':
+    case 'LeaseReleased':
+      return { signal: s.member, address: a, name: b };
+    case 'PropertiesChanged': {
+      const changed: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(b as Record<string, { value: unknown }>)) changed[k] = plain(v.value);
+      return { signal: s.member, path: s.path, interface: a, changed, invalidated: c };
+    }
+    default:
+      return null;
+  }
+}
+
+function line(d: Record<string, unknown>): string {
+  if (d.signal === 'PropertiesChanged') {
+    const changed = Object.entries(d.changed as Record<string, unknown>).map(([k, v]) => `${k}=${String(v)}`);
+    const invalidated = (d.invalidated as string[]).map((k) => `${k}=?`);
+    return `PropertiesChanged ${String(d.path)} ${[...changed, ...invalidated].join(' ')}`;
+  }
+  const { signal, ...rest } = d;
+  return `${String(signal)} ${Object.values(rest).map(String).join(' ')}`;
+}
+
+export async function monitor(c: Context): Promise<ExitCode> {
+  const bus = c.domud.bus;
+  const ended = new Promise<ExitCode>((resolve) => {
+    bus.onSignal = (s) => {
+      const d = describe(s);
+      if (!d) return;
+      const time = new Date().toISOString();
+      c.write(c.json ? json({ time, ...d }) : `${time.slice(11, 23)} ${line(d)}\n`);
+    };
+    bus.onClose = (e) => {
+      process.stderr.write(`domuctl: ${e.message}\n`);
+      resolve(Exit.Unreachable);
+    };
+    const stop = () => resolve(Exit.Ok);
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  for (const rule of RULES) await bus.addMatch(rule);
+  process.stderr.write('domuctl: monitoring org.domud.Domud1; Ctrl-C to stop\n');
+  return ended;
+}
