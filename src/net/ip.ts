@@ -21,7 +21,12 @@ export function run(argv: readonly string[], input?: string): Promise<string> {
       if (status === 0) resolve(Buffer.concat(out).toString('utf8'));
       else reject(new IpCommandError(argv, status, Buffer.concat(err).toString('utf8')));
     });
-    if (input !== undefined) child.stdin!.end(input);
+    if (input !== undefined) {
+      // A command that exits without reading (a missing namespace, say) makes
+      // this write fail with EPIPE; its exit status and stderr tell why.
+      child.stdin!.on('error', () => undefined);
+      child.stdin!.end(input);
+    }
   });
 }
 

@@ -54,10 +54,12 @@ export function netnsSysctl(ip: Ip, netns: string): Sysctl {
       return run(inside(['cat', IP_FORWARD]));
     },
     async enableProxyArp(vif) {
+      const path = proxyArpPath(vif);
       try {
-        await run(inside(['tee', proxyArpPath(vif)]), '1\n');
+        await run(inside(['tee', path]), '1\n');
       } catch (e) {
-        if (e instanceof IpCommandError && /No such file or directory/.test(e.stderr)) {
+        // tee's own message, not ip's "Cannot open network namespace ...: No such file or directory"
+        if (e instanceof IpCommandError && e.stderr.includes(`tee: ${path}: No such file or directory`)) {
           throw new VifNotFoundError(vif, { cause: e });
         }
         throw e;

@@ -4,6 +4,7 @@
 // with `ip -n <ns> -j ...`, never through the code under test.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Test } from 'tap';
 
@@ -28,7 +29,7 @@ export interface KRoute {
 }
 
 export class Netns {
-  private constructor(readonly name: string) {}
+  constructor(readonly name: string) {}
 
   /** A fresh namespace, forwarding off, removed at t's teardown. */
   static async create(t: Test): Promise<Netns> {
@@ -115,9 +116,27 @@ export function nsTest(t: Test, name: string, fn: (t: Test, ns: Netns) => Promis
   }) as unknown as Promise<void>;
 }
 
-/** Names of the namespaces this run's tests made that still exist (should be none after teardown). */
+/** Test namespaces (domud-test-*) that exist now; none should outlive its test. */
 export async function leftoverNamespaces(): Promise<string[]> {
-  const list = await sh(['ip', '-j', 'netns', 'list']).catch(() => '');
+  const list = await sh(['ip', '-j', 'netns', 'list']);
   if (list.trim() === '') return [];
   return (JSON.parse(list) as Array<{ name: string }>).map((n) => n.name).filter((n) => n.startsWith('domud-test-'));
+}
+
+// `npx tap test/net` runs every file here; run directly, this helper checks itself.
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { default: t } = await import('tap');
+  t.test('a test namespace, with its vifs, is gone once its test ends', async (t) => {
+    let name = '';
+    await t.test('inner', async (t) => {
+      const ns = await Netns.create(t);
+      name = ns.name;
+      t.ok((await leftoverNamespaces()).includes(name), 'exists during the test');
+      t.equal(await ns.vif(4), 'vif4.0');
+      t.same(await ns.link('vif4.0'), { up: false, inet: [] });
+      t.equal(await ns.link('vif5.0'), undefined);
+    });
+    t.notOk((await leftoverNamespaces()).includes(name), 'removed by teardown');
+    await new Netns(name).destroy(); // destroying twice is harmless
+  });
 }
