@@ -1,0 +1,300 @@
+#!/bin/bash
+# The test, run in the real dom0 by /sbin/domud-e2e-init from the payload disk
+# (/e2e). Brings up the Xen toolstack and a system bus with the project's
+# policy, starts domud with Command=auto (so it drives the real xl), and checks
+# what domud promises through its D-Bus API against xl, ip and the guests'
+# consoles. One "DOMUD-E2E:" line per check; exits with the number of failures.
+cd /e2e || exit 1
+. ./dom0-lib.sh
+export PATH=/e2e/bin:$PATH
+
+RANGE=172.20.216.0/24
+DOM0=172.20.216.1
+# A real dom0's eth0 holds its LAN address, not the range's .1: vif-route
+# copies that address onto each vif. domud must still give guests .1.
+LAN_ADDRESS=192.168.122.2/24
+BAD_KERNEL=/nonexistent/vmlinuz
+GUESTS="e2e-a e2e-b"
+
+finish() {
+  phase end
+  echo "---- domud log (last 150 lines) ----"
+  tail -n 150 /tmp/domud.log 2>/dev/null
+  echo "---- end of domud log ----"
+  exit $((FAILED > 100 ? 100 : FAILED))
+}
+
+# --- the toolstack ------------------------------------------------------------
+phase toolstack
+modprobe -a xenfs xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xen-netback xen-blkback dummy
+# xen-utils-common's script mounts /proc/xen, starts xenstored, xen-init-dom0, xenconsoled
+/etc/init.d/xen start > /tmp/xen-start.log 2>&1
+check toolstack-up bash -c 'xenstore-read domid && xl list | grep -q "^Domain-0 "'
+[ "$FAILED" = 0 ] || { cat /tmp/xen-start.log; finish; }
+ip link add eth0 type dummy
+ip addr add $LAN_ADDRESS dev eth0
+ip link set eth0 up
+
+# --- the system bus, with the project's policy -----------------------------------
+phase bus
+if [ -f /e2e/org.domud.Domud1.conf ]; then
+  cp /e2e/org.domud.Domud1.conf /etc/dbus-1/system.d/
+  ok dbus-policy
+else
+  not_ok dbus-policy "systemd/org.domud.Domud1.conf is missing: running with a permissive test policy"
+  cat > /etc/dbus-1/system.d/org.domud.Domud1.conf <<'EOF'
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <policy user="root"><allow own="org.domud.Domud1"/></policy>
+  <policy context="default"><allow send_destination="org.domud.Domud1"/></policy>
+</busconfig>
+EOF
+fi
+[ -s /etc/machine-id ] || dbus-uuidgen > /etc/machine-id
+mkdir -p /run/dbus
+dbus-daemon --system --fork
+check dbus-up wait_for 20 busctl --system list
+
+# --- domud ------------------------------------------------------------------------
+cat > /tmp/domud.conf <<EOF
+[Network]
+Range=$RANGE
+
+[Toolstack]
+Command=auto
+Timeout=120
+
+[Domains]
+Kernel=/boot/domu-vmlinux
+Ramdisk=/e2e/guest-initrd.gz
+Memory=128
+VCpus=1
+
+[Daemon]
+StateDirectory=/var/lib/domud
+Group=
+Polkit=no
+ReconcileSeconds=2
+LogLevel=debug
+EOF
+
+domud_owns_name() {
+  busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus NameHasOwner s $DEST |
+    grep -qx 'b true'
+}
+# start_domud CHECK: starts the daemon, waits for it to own its name
+start_domud() {
+  local t=$(now_ms)
+  node /e2e/app/dist/src/daemon/main.js --config /tmp/domud.conf --bus system >> /tmp/domud.log 2>&1 &
+  DOMUD_PID=$!
+  if wait_for 120 domud_owns_name; then
+    ok "$1"; timing "$1" $(($(now_ms) - t))
+  else
+    not_ok "$1" "domud did not own $DEST within 120 s: $(tail -n 5 /tmp/domud.log)"
+    finish
+  fi
+}
+phase domud-start
+start_domud domud-ready
+
+manager_properties() {
+  local want got
+  for want in Network=$RANGE Dom0Address=$DOM0 Toolstack=xl ForwardingEnabled=false LeasesTotal=253 LeasesInUse=0; do
+    got=$(manager_prop "${want%%=*}")
+    [ "${want%%=*}=$got" = "$want" ] || fail "${want%%=*} is '$got', want '${want#*=}'"
+  done
+}
+check manager-properties manager_properties
+
+# --- guests: create, address, vif, route, ping both ways -------------------------------
+phase create
+declare -A PATHS
+create_domain() {
+  local name=$1 t out state
+  t=$(now_ms)
+  out=$(manager CreateDomain 'sa{sv}' "$name" 0 2>&1) || fail "CreateDomain: $out" || return 1
+  PATHS[$name]=$(values <<<"$out")
+  timing "create-domain-call-$name" $(($(now_ms) - t))
+  running() { state=$(domain_prop "${PATHS[$name]}" State); [ "$state" = running ] || [ "$state" = blocked ]; }
+  wait_for 60 running || fail "State is '$state' 60 s after CreateDomain returned" || return 1
+  timing "create-domain-$name" $(($(now_ms) - t))
+  [ -n "$(xl_row "$name")" ] || fail "xl list has no $name"
+}
+for g in $GUESTS; do check "create-$g" create_domain $g; done
+
+phase guests-up
+declare -A ADDRESS DOMID
+guest_address() {
+  local name=$1 path=${PATHS[$1]} up
+  ADDRESS[$name]=$(domain_prop "$path" Address)
+  DOMID[$name]=$(domain_prop "$path" DomainId)
+  wait_for 150 bash -c "grep -q '^GUEST: up' /var/log/xen/console/guest-$name.log" ||
+    fail "no 'GUEST: up' on the console in 150 s: $(console "$name" | tail -n 5)" || return 1
+  up=$(console "$name" | awk '/^GUEST: up/ { split($3, a, "/"); print a[1]; exit }')
+  [ "$up" = "${ADDRESS[$name]}" ] || fail "lease '${ADDRESS[$name]}', guest brought up '$up'"
+}
+guest_vif() {
+  local vif=vif${DOMID[$1]}.0
+  ip link show "$vif" > /dev/null || fail "no $vif" || return 1
+  [ "$(domain_prop "${PATHS[$1]}" Vif)" = "$vif" ] || fail "Vif property is not $vif"
+  ip -4 -o addr show dev "$vif" | grep -q " $DOM0/32 " || fail "$vif lacks $DOM0/32: $(ip -4 -o addr show dev "$vif")"
+}
+# the route the contract promises, and that it is the one the kernel uses
+guest_route() {
+  local a=${ADDRESS[$1]} vif=vif${DOMID[$1]}.0
+  ip -4 route show exact "$a/32" dev "$vif" | grep -q "src $DOM0" ||
+    fail "no route '$a/32 dev $vif src $DOM0': $(ip -4 route show exact "$a/32")" || return 1
+  ip -4 route get "$a" | grep -q "dev $vif src $DOM0" || fail "kernel picks: $(ip -4 route get "$a")"
+}
+guest_pings_dom0() {
+  wait_for 90 bash -c "grep -q '^GUEST: ping' /var/log/xen/console/guest-$1.log"
+  console "$1" | grep -q "^GUEST: ping $DOM0 ok" || fail "$(console "$1" | grep '^GUEST:' | tail -n 3)"
+}
+forwarding_off() {
+  [ "$(cat /proc/sys/net/ipv4/ip_forward)" = 0 ] || fail "ip_forward is $(cat /proc/sys/net/ipv4/ip_forward)"
+  [ "$(manager_prop ForwardingEnabled)" = false ] || fail "ForwardingEnabled is not false"
+}
+for g in $GUESTS; do
+  check "address-$g" guest_address $g
+  check "vif-$g" guest_vif $g
+  check "route-$g" guest_route $g
+  check "dom0-pings-$g" ping -c 3 -W 3 "${ADDRESS[$g]}"
+  check "$g-pings-dom0" guest_pings_dom0 $g
+done
+check forwarding-off forwarding_off
+
+# --- what domud reports against what xl says ----------------------------------------
+phase list
+list_matches_xl() {
+  local rows name id state address path xl
+  rows=$(list_domains)
+  for g in $GUESTS; do
+    [ "$(grep -c "^$g " <<<"$rows")" = 1 ] || fail "ListDomains has $g not exactly once: $rows" || return 1
+  done
+  while read -r name id state address path; do
+    read -r _ xid _ _ xflags <<<"$(xl_row "$name")"
+    [ "$id" = "$xid" ] || fail "$name: ListDomains id $id, xl id '$xid'" || return 1
+    xl_state_fits "$xflags" "$state" || fail "$name: ListDomains state $state, xl $xflags" || return 1
+    [ "$address" = "${ADDRESS[$name]}" ] || fail "$name: ListDomains address $address" || return 1
+    [ "$path" = "${PATHS[$name]}" ] || fail "$name: ListDomains path $path" || return 1
+  done <<<"$rows"
+  xl=$(xl list | awk 'NR > 1 && $1 != "Domain-0"' | wc -l)
+  [ "$xl" = "$(wc -l <<<"$rows")" ] || fail "xl lists $xl guests, ListDomains $(wc -l <<<"$rows")"
+}
+domain_properties_match_xl() {
+  local g p xname xid xmem xvcpus xflags
+  for g in $GUESTS; do
+    p=${PATHS[$g]}
+    read -r xname xid xmem xvcpus xflags <<<"$(xl_row "$g")"
+    [ "$(domain_prop "$p" Name)" = "$g" ] || fail "$g: Name" || return 1
+    [ "$(domain_prop "$p" DomainId)" = "$xid" ] || fail "$g: DomainId, xl says $xid" || return 1
+    xl_state_fits "$xflags" "$(domain_prop "$p" State)" || fail "$g: State vs xl $xflags" || return 1
+    [ "$(domain_prop "$p" MemoryMiB)" = "$xmem" ] || fail "$g: MemoryMiB vs xl $xmem" || return 1
+    [ "$(domain_prop "$p" VCpus)" = "$xvcpus" ] || fail "$g: VCpus vs xl $xvcpus" || return 1
+    [ "$(domain_prop "$p" Vif)" = "vif$xid.0" ] || fail "$g: Vif" || return 1
+  done
+}
+leases_match() {
+  local rows
+  rows=$(list_leases)
+  for g in $GUESTS; do
+    grep -q "^${ADDRESS[$g]} $g " <<<"$rows" || fail "ListLeases lacks ${ADDRESS[$g]} $g: $rows" || return 1
+  done
+  [ "$(wc -l <<<"$rows")" = 2 ] || fail "ListLeases: $rows" || return 1
+  [ "$(manager_prop LeasesInUse)" = 2 ] || fail "LeasesInUse is $(manager_prop LeasesInUse)"
+}
+check list-domains-vs-xl list_matches_xl
+check domain-properties-vs-xl domain_properties_match_xl
+check list-leases leases_match
+
+# --- restart: domud adopts the running guests --------------------------------------------
+phase restart
+LEASES_BEFORE=$(list_leases)
+stop_domud() {
+  kill -TERM "$DOMUD_PID"
+  local rc; wait "$DOMUD_PID"; rc=$?
+  [ $rc = 0 ] || fail "domud exited $rc on SIGTERM"
+}
+check domud-stops stop_domud
+start_domud domud-restarted
+adopts() {
+  local after
+  after=$(list_leases)
+  [ "$after" = "$LEASES_BEFORE" ] || fail "leases changed: before [$LEASES_BEFORE] after [$after]" || return 1
+  list_matches_xl || return 1
+  for g in $GUESTS; do
+    [ "$(xl list | awk -v n=$g '$1 == n' | wc -l)" = 1 ] || fail "xl lists $g not once" || return 1
+    guest_route $g || return 1
+    ping -c 1 -W 3 "${ADDRESS[$g]}" > /dev/null || fail "no ping to $g after restart" || return 1
+  done
+}
+check adopts-running-guests adopts
+
+# --- shutdown with wait: the guest stops, keeps its lease ------------------------------------
+phase shutdown
+shutdown_wait() {
+  local g=e2e-a t out vif=vif${DOMID[e2e-a]}.0
+  t=$(now_ms)
+  out=$(manager ShutdownDomain 'sa{sv}' $g 2 wait b true timeout u 120 2>&1) || fail "ShutdownDomain: $out" || return 1
+  timing shutdown-domain-wait $(($(now_ms) - t))
+  console $g | grep -q '^GUEST: poweroff' || fail "the guest's /init saw no poweroff" || return 1
+  wait_for 30 domain_gone_from_xl $g || fail "still in xl list: $(xl_row $g)" || return 1
+  timing shutdown-domain-gone $(($(now_ms) - t))
+  wait_for 10 bash -c "! ip link show $vif" || fail "$vif still there" || return 1
+  wait_for 10 bash -c "[ -z \"\$(ip -4 route show exact ${ADDRESS[$g]}/32)\" ]" ||
+    fail "route left: $(ip -4 route show exact "${ADDRESS[$g]}/32")" || return 1
+  wait_for 10 bash -c "[ \"\$(busctl --system get-property $DEST ${PATHS[$g]} $DEST.Domain State)\" = 's \"stopped\"' ]" ||
+    fail "State is $(domain_prop "${PATHS[$g]}" State), want stopped" || return 1
+  [ "$(domain_prop "${PATHS[$g]}" DomainId)" = -1 ] || fail "DomainId is not -1" || return 1
+  # the contract: ShutdownDomain keeps the lease
+  list_leases | grep -q "^${ADDRESS[$g]} $g " || fail "the lease went: $(list_leases)"
+}
+check shutdown-wait shutdown_wait
+
+# --- destroy: guest, vif, route, lease and object all go ----------------------------------
+phase destroy
+gone_entirely() {
+  local g=$1 address=$2 vif=$3
+  domain_gone_from_xl $g || fail "$g still in xl list" || return 1
+  [ -z "$vif" ] || ! ip link show "$vif" > /dev/null 2>&1 || fail "$vif still there" || return 1
+  [ -z "$address" ] || [ -z "$(ip -4 route show exact "$address/32")" ] || fail "route left: $(ip -4 route show exact "$address/32")" || return 1
+  ! list_leases | grep -q " $g " || fail "lease left: $(list_leases)" || return 1
+  ! list_domains | grep -q "^$g " || fail "ListDomains still has $g" || return 1
+  gdbus_call GetDomain $g | grep -q 'Error.NoSuchDomain' || fail "GetDomain $g: $(gdbus_call GetDomain $g)"
+}
+destroy_running() {
+  local g=e2e-b t out vif=vif${DOMID[e2e-b]}.0
+  gone() { domain_gone_from_xl $g && ! ip link show $vif > /dev/null 2>&1; }
+  t=$(now_ms)
+  out=$(manager DestroyDomain s $g 2>&1) || fail "DestroyDomain: $out" || return 1
+  timing destroy-domain-call $(($(now_ms) - t))
+  wait_for 30 gone || fail "$g or $vif still there 30 s after DestroyDomain" || return 1
+  timing destroy-domain $(($(now_ms) - t))
+  gone_entirely $g "${ADDRESS[$g]}" "$vif"
+}
+destroy_stopped() {
+  local out
+  out=$(manager DestroyDomain s e2e-a 2>&1) || fail "DestroyDomain: $out" || return 1
+  gone_entirely e2e-a "${ADDRESS[e2e-a]}" "" || return 1
+  [ "$(manager_prop LeasesInUse)" = 0 ] || fail "LeasesInUse is $(manager_prop LeasesInUse)"
+}
+check destroy-running destroy_running
+check destroy-stopped destroy_stopped
+
+# --- a kernel that does not exist: xl's error, and nothing left behind ---------------------
+phase bad-kernel
+bad_kernel() {
+  local out
+  out=$(gdbus_call CreateDomain e2e-bad "{'kernel': <'$BAD_KERNEL'>}")
+  echo "CreateDomain with kernel $BAD_KERNEL: $out" >&3
+  grep -q 'GDBus.Error:org.domud.Domud1.Error.ToolstackFailed' <<<"$out" || fail "not ToolstackFailed: $out" || return 1
+  # xl's own words about the kernel, not just domud's
+  grep -Eq 'libxl|xc_dom|No such file' <<<"$out" || fail "no xl message: $out" || return 1
+  gone_entirely e2e-bad "" "" || return 1
+  [ "$(manager_prop LeasesInUse)" = 0 ] || fail "LeasesInUse is $(manager_prop LeasesInUse)"
+}
+check bad-kernel-toolstack-failed bad_kernel
+
+kill -TERM "$DOMUD_PID" 2>/dev/null; wait "$DOMUD_PID" 2>/dev/null
+finish
