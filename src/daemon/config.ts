@@ -1,0 +1,171 @@
+// The daemon's configuration: the INI file of the contract, validated by a
+// zod schema. Every key has a default, so a missing default file means "all
+// defaults"; a missing named file, an unknown section or key, or a bad value
+// is a ConfigError that names the file, line and key.
+import { readFileSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
+import { z } from 'zod';
+import { Pool } from '../ipam/index.js';
+import { IniSyntaxError, parseIni } from './ini.js';
+
+export const DEFAULT_CONFIG_PATH = '/etc/domud/domud.conf';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+const absolutePath = z.string().refine((v) => isAbsolute(v), 'must be an absolute path');
+const optionalPath = z.string().refine((v) => v === '' || isAbsolute(v), 'must be empty or an absolute path');
+const count = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^[0-9]+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+const bool = z
+  .string()
+  .transform((v) => v.toLowerCase())
+  .pipe(z.enum(['yes', 'no', 'true', 'false', 'on', 'off', '1', '0']))
+  .transform((v) => ['yes', 'true', 'on', '1'].includes(v));
+
+/** One schema per section; keys are the contract's, in its spelling. */
+const schema = {
+  Network: {
+    Range: z.string().superRefine((v, ctx) => {
+      try {
+        Pool.parse(v);
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', message: (e as Error).message });
+      }
+    }),
+  },
+  Toolstack: {
+    Command: z
+      .string()
+      .refine((v) => v === 'auto' || v === 'xm' || v === 'xl' || isAbsolute(v), 'must be auto, xm, xl or an absolute path'),
+    Timeout: count(1, 3600),
+  },
+  Domains: {
+    Kernel: absolutePath,
+    Ramdisk: optionalPath,
+    Memory: count(16, 16 * 1024 * 1024),
+    VCpus: count(1, 512),
+  },
+  Daemon: {
+    StateDirectory: absolutePath,
+    Group: z.string().regex(/^([a-z_][a-z0-9_-]*\$?)?$/i, 'must be empty or a Unix group name'),
+    Polkit: bool,
+    ReconcileSeconds: count(1, 86400),
+    LogLevel: z.enum(LOG_LEVELS),
+  },
+} as const;
+
+export const DEFAULTS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  Network: { Range: '172.20.216.0/24' },
+  Toolstack: { Command: 'auto', Timeout: '60' },
+  Domains: { Kernel: '/boot/vmlinuz-xen', Ramdisk: '', Memory: '128', VCpus: '1' },
+  Daemon: {
+    StateDirectory: '/var/lib/domud',
+    Group: '',
+    Polkit: 'yes',
+    ReconcileSeconds: '5',
+    LogLevel: 'info',
+  },
+};
+
+export interface Config {
+  readonly source: string | null; // the file read, or null when all defaults
+  readonly network: { readonly range: string };
+  readonly toolstack: { readonly command: string; readonly timeoutSeconds: number };
+  readonly domains: { readonly kernel: string; readonly ramdisk: string; readonly memory: number; readonly vcpus: number };
+  readonly daemon: {
+    readonly stateDirectory: string;
+    readonly group: string;
+    readonly polkit: boolean;
+    readonly reconcileSeconds: number;
+    readonly logLevel: LogLevel;
+  };
+}
+
+export class ConfigError extends Error {
+  readonly code = 'Config';
+  constructor(
+    readonly file: string,
+    readonly line: number | null,
+    readonly key: string | null,
+    detail: string,
+  ) {
+    super(`${file}${line === null ? '' : `:${line}`}: ${key === null ? '' : `${key}: `}${detail}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Where the configuration comes from: --config, else $DOMUD_CONFIG, else the
+ * default path. Only the default path may be missing.
+ */
+export function loadConfig(named: string | undefined, env: NodeJS.ProcessEnv = process.env): Config {
+  const path = named ?? env.DOMUD_CONFIG ?? DEFAULT_CONFIG_PATH;
+  let text: string | null;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ENOENT' && path === DEFAULT_CONFIG_PATH && named === undefined && env.DOMUD_CONFIG === undefined) {
+      text = null;
+    } else {
+      throw new ConfigError(path, null, null, `cannot read the configuration: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
+    }
+  }
+  return parseConfig(text ?? '', text === null ? null : path);
+}
+
+export function parseConfig(text: string, file: string | null): Config {
+  const where = file ?? DEFAULT_CONFIG_PATH;
+  let entries;
+  try {
+    entries = parseIni(text);
+  } catch (e) {
+    if (e instanceof IniSyntaxError) throw new ConfigError(where, e.line, null, e.message);
+    throw e;
+  }
+  const values: Record<string, Record<string, unknown>> = {};
+  for (const [section, keys] of Object.entries(schema)) {
+    values[section] = {};
+    for (const [key, type] of Object.entries(keys)) values[section]![key] = type.parse(DEFAULTS[section]![key]);
+  }
+  for (const e of entries) {
+    const keys = (schema as Record<string, Record<string, z.ZodType>>)[e.section];
+    if (!keys) {
+      throw new ConfigError(where, e.line, null, `unknown section [${e.section}]; known: ${Object.keys(schema).map((s) => `[${s}]`).join(' ')}`);
+    }
+    const type = keys[e.key];
+    if (!type) {
+      throw new ConfigError(where, e.line, `[${e.section}] ${e.key}`, `unknown key; known in [${e.section}]: ${Object.keys(keys).join(', ')}`);
+    }
+    const r = type.safeParse(e.value);
+    if (!r.success) {
+      const why = r.error.issues.map((i) => i.message).join('; ');
+      throw new ConfigError(where, e.line, `[${e.section}] ${e.key}`, `bad value ${JSON.stringify(e.value)}: ${why}`);
+    }
+    values[e.section]![e.key] = r.data;
+  }
+  const v = values as {
+    Network: { Range: string };
+    Toolstack: { Command: string; Timeout: number };
+    Domains: { Kernel: string; Ramdisk: string; Memory: number; VCpus: number };
+    Daemon: { StateDirectory: string; Group: string; Polkit: boolean; ReconcileSeconds: number; LogLevel: LogLevel };
+  };
+  return {
+    source: file,
+    network: { range: Pool.parse(v.Network.Range).cidr },
+    toolstack: { command: v.Toolstack.Command, timeoutSeconds: v.Toolstack.Timeout },
+    domains: { kernel: v.Domains.Kernel, ramdisk: v.Domains.Ramdisk, memory: v.Domains.Memory, vcpus: v.Domains.VCpus },
+    daemon: {
+      stateDirectory: v.Daemon.StateDirectory,
+      group: v.Daemon.Group,
+      polkit: v.Daemon.Polkit,
+      reconcileSeconds: v.Daemon.ReconcileSeconds,
+      logLevel: v.Daemon.LogLevel,
+    },
+  };
+}
