@@ -1,0 +1,196 @@
+#!/usr/bin/env node
+// domud: the daemon. Reads its configuration, locks its state directory,
+// loads and reconciles its state, and only then owns org.domud.Domud1 (owning
+// the name means ready: systemd Type=dbus).
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import dbus from 'dbus-next';
+import type { Logger } from 'pino';
+import { Allocator, Pool } from '../ipam/index.js';
+import { Routes } from '../net/index.js';
+import { openToolstack } from '../xm/index.js';
+import { Authorizer } from './bus/authz.js';
+import { BUS_NAME } from './bus/paths.js';
+import { publish } from './bus/service.js';
+import { ConfigError, type LogLevel, loadConfig } from './config.js';
+import { hostChecks } from './host.js';
+import { lockStateDirectory } from './lock.js';
+import { packageVersion as version } from './package.js';
+import { createLogger } from './log.js';
+import { DomainManager } from './model/manager.js';
+import { unavailableToolstack } from './toolstack.js';
+
+const USAGE = `Usage: domud [--config FILE] [--bus system|session|ADDRESS] [--log-level LEVEL]
+
+The domU manager for a Xen dom0: publishes org.domud.Domud1 on D-Bus.
+
+  --config FILE      configuration (default: $DOMUD_CONFIG, else /etc/domud/domud.conf)
+  --bus BUS          system (default; $DBUS_SYSTEM_BUS_ADDRESS if set), session, or a D-Bus address
+  --log-level LEVEL  fatal, error, warn, info, debug, trace or silent (default: LogLevel= of the configuration)
+  --version          print the version and exit
+  --help             print this help and exit
+`;
+
+const LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** How long calls in flight may take to finish or roll back at SIGTERM. */
+const STOP_GRACE_MS = 30_000;
+
+function connect(which: string): dbus.MessageBus {
+  if (which === 'system') return dbus.systemBus();
+  if (which === 'session') return dbus.sessionBus();
+  return dbus.sessionBus({ busAddress: which });
+}
+
+async function main(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      options: {
+        config: { type: 'string' },
+        bus: { type: 'string', default: 'system' },
+        'log-level': { type: 'string' },
+        version: { type: 'boolean' },
+        help: { type: 'boolean' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (e) {
+    process.stderr.write(`domud: ${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (args.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (args.version) {
+    process.stdout.write(`domud ${version()}\n`);
+    return 0;
+  }
+  const level = args['log-level'];
+  if (level !== undefined && !LEVELS.includes(level as LogLevel)) {
+    process.stderr.write(`domud: --log-level must be one of ${LEVELS.join(', ')}\n`);
+    return 2;
+  }
+  let config;
+  try {
+    config = loadConfig(args.config);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`domud: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+  const log = createLogger((level as LogLevel | undefined) ?? config.daemon.logLevel);
+  try {
+    return await run(config, args.bus!, log);
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && e instanceof Error) {
+      log.fatal({ code }, e.message);
+      process.stderr.write(`domud: ${e.message}\n`);
+    } else {
+      log.fatal({ err: e }, 'domud failed to start');
+    }
+    return 1;
+  }
+}
+
+async function run(config: ReturnType<typeof loadConfig>, busName: string, log: Logger): Promise<number> {
+  const stateDir = config.daemon.stateDirectory;
+  const configDir = join(stateDir, 'domains');
+  mkdirSync(configDir, { recursive: true, mode: 0o700 });
+  const lock = lockStateDirectory(stateDir);
+  const pool = Pool.parse(config.network.range);
+  const allocator = Allocator.open(join(stateDir, 'leases.db'), pool);
+  for (const l of allocator.outOfRange) {
+    log.warn({ domain: l.name, address: l.address, range: pool.cidr }, 'lease outside the configured range kept; its address is never handed out');
+  }
+  let toolstack;
+  try {
+    toolstack = await openToolstack({ command: config.toolstack.command, timeoutMs: config.toolstack.timeoutSeconds * 1000 });
+  } catch (e) {
+    // A host that is not yet a dom0 still wants CheckHost and the leases.
+    log.error({ err: e, command: config.toolstack.command }, 'no toolstack; lifecycle calls will fail until one is installed and domud restarted');
+    toolstack = unavailableToolstack(e as Error);
+  }
+  const routes = new Routes({ range: pool.cidr, dom0: pool.dom0 });
+  const model = new DomainManager({ allocator, toolstack, routes, defaults: config.domains, configDir, log });
+  await model.load();
+  log.info({ domains: model.list().length, leases: model.leasesInUse(), toolstack: toolstack.kind, range: pool.cidr }, 'state loaded');
+
+  const bus = connect(busName);
+  let stopping = false;
+  const lost = (err?: unknown) => {
+    if (stopping) return;
+    log.fatal({ err }, 'lost the D-Bus connection; exiting so that the service manager restarts domud');
+    process.exit(3);
+  };
+  bus.on('error', lost);
+  (bus as unknown as { _connection: NodeJS.EventEmitter })._connection.on('end', () => lost());
+
+  const authz = new Authorizer({ bus, group: config.daemon.group, polkit: config.daemon.polkit, log });
+  const binding = await publish(
+    bus,
+    {
+      model,
+      authz,
+      toolstack: 'unavailable' in toolstack ? '' : toolstack.kind,
+      version: version(),
+      forwarding: () => routes.forwarding(),
+      checkHost: () => hostChecks({ toolstack, routes, range: pool.cidr }),
+    },
+    log,
+  );
+  const reply = await bus.requestName(BUS_NAME, dbus.NameFlag.DO_NOT_QUEUE);
+  if (reply !== dbus.RequestNameReply.PRIMARY_OWNER) {
+    throw Object.assign(new Error(`${BUS_NAME} is already owned on this bus; is another domud running?`), { code: 'NameTaken' });
+  }
+  log.info({ name: BUS_NAME }, 'ready');
+
+  let timer: NodeJS.Timeout | undefined;
+  const loop = async () => {
+    try {
+      await model.reconcile();
+    } catch (err) {
+      log.warn({ err }, 'reconcile failed; trying again next round');
+    }
+    if (!stopping) timer = setTimeout(loop, config.daemon.reconcileSeconds * 1000);
+  };
+  timer = setTimeout(loop, config.daemon.reconcileSeconds * 1000);
+
+  return new Promise<number>((resolve) => {
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      clearTimeout(timer);
+      log.info({ signal, inFlight: model.busy }, 'stopping');
+      await model.close(STOP_GRACE_MS);
+      await binding.drain(2_000);
+      try {
+        await bus.releaseName(BUS_NAME);
+      } catch {
+        /* the bus may be gone already */
+      }
+      allocator.close();
+      lock.release();
+      bus.disconnect();
+      log.info('stopped');
+      resolve(0);
+    };
+    process.on('SIGTERM', () => void stop('SIGTERM'));
+    process.on('SIGINT', () => void stop('SIGINT'));
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => setImmediate(() => process.exit(code)),
+  (err) => {
+    process.stderr.write(`domud: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,459 @@
+// The domain model: every lifecycle verb, all or nothing, over the allocator
+// (addresses), the toolstack (guests) and the routes (vifs). Nothing here
+// knows D-Bus; the bus layer listens to this class's events and calls its
+// methods.
+import { EventEmitter } from 'node:events';
+import { rm } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import type { Allocator, Lease, Pool } from '../../ipam/index.js';
+import type { Binding, Routes } from '../../net/index.js';
+import { renderGuestConfig, writeGuestConfig, type DomainInfo, type GuestSpec, type Toolstack } from '../../xm/index.js';
+import {
+  type Domain,
+  type DomainSettings,
+  type DomainState,
+  type Phase,
+  type RuntimeChange,
+  decodeAttrs,
+  encodeAttrs,
+  vifOf,
+} from './domain.js';
+import {
+  AlreadyRunningError,
+  DomainExistsError,
+  NoSuchDomainError,
+  NotRunningError,
+  ShuttingDownError,
+} from './errors.js';
+import { Gate, KeyedMutex } from './mutex.js';
+import { checkName, randomXenMac } from './names.js';
+import { type CreateOptions, type Defaults, checkOptions } from './options.js';
+
+export interface ManagerEvents {
+  domainNew: [domain: Domain];
+  domainRemoved: [name: string];
+  leaseAcquired: [address: string, name: string];
+  leaseReleased: [address: string, name: string];
+  domainChanged: [domain: Domain, change: RuntimeChange];
+  leasesInUse: [count: number];
+}
+
+export interface ManagerDeps {
+  readonly allocator: Allocator;
+  readonly toolstack: Toolstack;
+  readonly routes: Routes;
+  readonly defaults: Defaults;
+  readonly configDir: string; // where guest configs are written
+  readonly log: Logger;
+}
+
+interface Record {
+  name: string;
+  lease: Lease;
+  settings: DomainSettings;
+  phase: Phase;
+  domainId: number;
+  state: DomainState;
+  /** Bumped by every lifecycle call, so a reconcile that read the toolstack
+   * before the call never overwrites what the call has since learnt. */
+  generation: number;
+}
+
+interface Progress {
+  created: boolean;
+}
+
+export interface ShutdownOptions {
+  wait?: boolean;
+  timeoutSeconds?: number;
+}
+
+export class DomainManager extends EventEmitter<ManagerEvents> {
+  private readonly records = new Map<string, Record>();
+  private readonly locks = new KeyedMutex();
+  private readonly gate = new Gate();
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private closing = false;
+
+  constructor(private readonly deps: ManagerDeps) {
+    super();
+  }
+
+  get pool(): Pool {
+    return this.deps.allocator.pool;
+  }
+
+  // ---- reads: never wait for a toolstack call ----
+
+  list(): Domain[] {
+    return [...this.records.values()].filter((r) => r.phase === 'ready').map(view);
+  }
+
+  get(name: string): Domain {
+    const r = this.records.get(name);
+    if (!r || r.phase !== 'ready') throw new NoSuchDomainError(name);
+    return view(r);
+  }
+
+  find(name: string): Domain | undefined {
+    const r = this.records.get(name);
+    return r && r.phase === 'ready' ? view(r) : undefined;
+  }
+
+  leases(): Lease[] {
+    return this.deps.allocator.list();
+  }
+
+  leasesInUse(): number {
+    return this.deps.allocator.inUse();
+  }
+
+  // ---- lifecycle ----
+
+  create(name: string, options: CreateOptions): Promise<Domain> {
+    checkName(name);
+    const checked = checkOptions(options, this.deps.defaults);
+    // Render once with a stand-in address so that a value the config file
+    // cannot carry is refused before anything is leased or written.
+    renderGuestConfig(this.guestSpec(name, checked.settings, this.pool.dom0, checked.mac ?? '00:16:3e:00:00:01'));
+    return this.call(name, async () => {
+      if (this.records.has(name)) throw new DomainExistsError(name);
+      const mac = checked.mac ?? this.freshMac();
+      const lease = this.deps.allocator.allocate(name, mac, {
+        address: checked.address,
+        attrs: encodeAttrs({ v: 1, phase: 'creating', settings: checked.settings }),
+      });
+      const rec: Record = { name, lease, settings: checked.settings, phase: 'creating', domainId: -1, state: 'stopped', generation: 0 };
+      this.records.set(name, rec);
+      const log = this.deps.log.child({ domain: name, address: lease.address });
+      const progress: Progress = { created: false };
+      try {
+        await this.boot(rec, progress);
+      } catch (e) {
+        log.warn({ err: e }, 'create failed; rolling back');
+        await this.teardown(rec, progress);
+        await this.removeConfig(rec);
+        this.records.delete(name);
+        this.deps.allocator.release(name);
+        throw e;
+      }
+      this.setPhase(rec, 'ready');
+      log.info({ domid: rec.domainId, vif: vifOf(rec.domainId) }, 'domain created');
+      const d = view(rec);
+      this.emit('domainNew', d);
+      this.emit('leaseAcquired', lease.address, name);
+      this.emit('leasesInUse', this.leasesInUse());
+      return d;
+    });
+  }
+
+  start(name: string): Promise<void> {
+    return this.call(name, async () => {
+      const rec = this.known(name);
+      if (rec.domainId >= 0) throw new AlreadyRunningError(name);
+      const progress: Progress = { created: false };
+      try {
+        await this.boot(rec, progress);
+      } catch (e) {
+        this.deps.log.warn({ domain: name, err: e }, 'start failed; rolling back');
+        await this.teardown(rec, progress);
+        this.update(rec, { domainId: -1, state: 'stopped' });
+        throw e;
+      }
+      this.deps.log.info({ domain: name, address: rec.lease.address, domid: rec.domainId }, 'domain started');
+    });
+  }
+
+  shutdown(name: string, opts: ShutdownOptions): Promise<void> {
+    return this.call(name, async () => {
+      const rec = this.known(name);
+      if (rec.domainId < 0) throw new NotRunningError(name);
+      const timeoutMs = opts.timeoutSeconds === undefined ? undefined : opts.timeoutSeconds * 1000;
+      await this.deps.toolstack.shutdown(name, { wait: opts.wait === true, timeoutMs });
+      if (opts.wait) {
+        await this.routeDown(rec);
+        this.update(rec, { domainId: -1, state: 'stopped' });
+        this.deps.log.info({ domain: name }, 'domain shut down');
+      } else {
+        this.deps.log.info({ domain: name }, 'shutdown requested');
+      }
+    });
+  }
+
+  destroy(name: string): Promise<void> {
+    return this.call(name, async () => {
+      const rec = this.known(name);
+      this.setPhase(rec, 'destroying');
+      try {
+        await this.finishDestroy(rec);
+      } catch (e) {
+        // Still known, so that the caller can look and try again.
+        if (this.records.has(name)) this.setPhase(rec, 'ready');
+        throw e;
+      }
+    });
+  }
+
+  // ---- start-up and the reconcile loop ----
+
+  /**
+   * Loads every lease, finishes or rolls back what a dead daemon left half
+   * done, and adopts guests that run. Called once before the bus name is
+   * owned.
+   */
+  async load(): Promise<void> {
+    for (const lease of this.deps.allocator.list()) {
+      const attrs = decodeAttrs(lease.attrs);
+      const settings = attrs?.settings ?? this.orphanSettings();
+      this.records.set(lease.name, {
+        name: lease.name,
+        lease,
+        settings,
+        phase: attrs?.phase ?? 'ready',
+        domainId: -1,
+        state: 'stopped',
+        generation: 0,
+      });
+    }
+    let running;
+    try {
+      running = await this.deps.toolstack.list();
+    } catch (e) {
+      // Without the toolstack's word nothing can be judged stopped: keep
+      // every lease and route as it is and let the reconcile loop catch up.
+      this.deps.log.error({ err: e }, 'cannot list domains at start-up; leaving routes alone until the toolstack answers');
+      return;
+    }
+    const byName = new Map(running.map((d) => [d.name, d]));
+    for (const rec of this.records.values()) {
+      const info = byName.get(rec.name);
+      if (info && info.id !== null) {
+        rec.domainId = info.id;
+        rec.state = info.state;
+      }
+    }
+    await this.settlePending(byName);
+    await this.reconcileRoutes();
+  }
+
+  /** One pass of the reconcile loop: the toolstack's view, then the routes. */
+  async reconcile(): Promise<void> {
+    if (this.closing) return;
+    const before = new Map([...this.records.values()].map((r) => [r.name, r.generation]));
+    const running = await this.deps.toolstack.list();
+    const byName = new Map(running.map((d) => [d.name, d]));
+    await this.settlePending(byName);
+    for (const rec of this.records.values()) {
+      if (rec.phase !== 'ready' || this.locks.isBusy(rec.name) || before.get(rec.name) !== rec.generation) continue;
+      const info = byName.get(rec.name);
+      const id = info && info.id !== null ? info.id : -1;
+      const state: DomainState = id >= 0 ? info!.state : 'stopped';
+      if (id !== rec.domainId || state !== rec.state) {
+        if (id < 0) this.deps.log.info({ domain: rec.name }, 'domain stopped behind domud\'s back');
+        else if (rec.domainId < 0) this.deps.log.info({ domain: rec.name, domid: id }, 'domain started behind domud\'s back');
+        this.update(rec, { domainId: id, state });
+      }
+    }
+    await this.reconcileRoutes();
+  }
+
+  /**
+   * Finishes or rolls back what a dead daemon left half done: a creation
+   * whose guest runs is adopted, one whose guest does not is undone; an
+   * interrupted destroy is completed.
+   */
+  private async settlePending(byName: Map<string, DomainInfo>): Promise<void> {
+    for (const rec of [...this.records.values()]) {
+      if (rec.phase === 'ready' || this.locks.isBusy(rec.name)) continue;
+      const info = byName.get(rec.name);
+      const log = this.deps.log.child({ domain: rec.name, address: rec.lease.address });
+      if (rec.phase === 'creating' && info && info.id !== null) {
+        log.info('adopting a domain whose creation was interrupted');
+        rec.domainId = info.id;
+        rec.state = info.state;
+        this.setPhase(rec, 'ready');
+      } else if (rec.phase === 'creating') {
+        log.info('rolling back a creation that was interrupted');
+        await this.removeConfig(rec);
+        this.records.delete(rec.name);
+        this.deps.allocator.release(rec.name);
+      } else {
+        log.info('finishing a destroy that was interrupted');
+        await this.finishDestroy(rec, false);
+      }
+    }
+  }
+
+  /** Stops taking calls and waits (bounded) for those in flight. */
+  async close(graceMs: number): Promise<void> {
+    this.closing = true;
+    const all = Promise.allSettled([...this.inFlight]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([all, new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+    clearTimeout(timer);
+  }
+
+  get busy(): number {
+    return this.inFlight.size;
+  }
+
+  // ---- internals ----
+
+  private call<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    if (this.closing) return Promise.reject(new ShuttingDownError());
+    const p = this.locks.run(name, async () => {
+      const rec = this.records.get(name);
+      if (rec) rec.generation++;
+      try {
+        return await fn();
+      } finally {
+        const after = this.records.get(name);
+        if (after) after.generation++;
+      }
+    });
+    this.inFlight.add(p);
+    const done = () => this.inFlight.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
+  private known(name: string): Record {
+    const r = this.records.get(name);
+    if (!r || r.phase !== 'ready') throw new NoSuchDomainError(name);
+    return r;
+  }
+
+  /** Config, create, domain id, route: the part of create and start that boots. */
+  private async boot(rec: Record, progress: Progress): Promise<void> {
+    const path = await writeGuestConfig(this.deps.configDir, this.guestSpec(rec.name, rec.settings, rec.lease.address, rec.lease.mac));
+    await this.deps.toolstack.create(path, { name: rec.name });
+    progress.created = true;
+    const domainId = await this.deps.toolstack.domid(rec.name);
+    await this.gate.shared(async () => {
+      await this.deps.routes.up({ vif: vifOf(domainId), address: rec.lease.address });
+      this.update(rec, { domainId, state: 'running' });
+    });
+  }
+
+  /**
+   * Undo what boot did. The guest is destroyed only if our create succeeded:
+   * a create refused because a domain of that name already runs must never
+   * take that other domain down.
+   */
+  private async teardown(rec: Record, progress: Progress): Promise<void> {
+    const log = this.deps.log.child({ domain: rec.name });
+    if (progress.created) {
+      try {
+        await this.deps.toolstack.destroy(rec.name);
+      } catch (e) {
+        log.error({ err: e }, 'rollback: destroy failed');
+      }
+    }
+    try {
+      await this.routeDown(rec);
+    } catch (e) {
+      log.error({ err: e }, 'rollback: removing the route failed');
+    }
+  }
+
+  private async finishDestroy(rec: Record, emit = true): Promise<void> {
+    await this.deps.toolstack.destroy(rec.name);
+    await this.routeDown(rec);
+    await this.removeConfig(rec);
+    this.records.delete(rec.name);
+    const lease = this.deps.allocator.release(rec.name);
+    this.deps.log.info({ domain: rec.name, address: rec.lease.address }, 'domain destroyed');
+    if (emit) {
+      this.emit('domainRemoved', rec.name);
+      if (lease) this.emit('leaseReleased', lease.address, rec.name);
+      this.emit('leasesInUse', this.leasesInUse());
+    }
+  }
+
+  private async routeDown(rec: Record): Promise<void> {
+    await this.gate.shared(async () => {
+      if (rec.domainId >= 0) await this.deps.routes.down({ vif: vifOf(rec.domainId), address: rec.lease.address });
+    });
+  }
+
+  private async reconcileRoutes(): Promise<void> {
+    await this.gate.exclusive(async () => {
+      const running: Binding[] = [];
+      for (const r of this.records.values()) {
+        if (r.domainId >= 0) running.push({ vif: vifOf(r.domainId), address: r.lease.address });
+      }
+      const changes = await this.deps.routes.reconcile(running);
+      for (const c of changes) this.deps.log.info({ change: c }, 'route reconciled');
+    });
+  }
+
+  private async removeConfig(rec: Record): Promise<void> {
+    await rm(configPath(this.deps.configDir, rec.name), { force: true });
+  }
+
+  private update(rec: Record, change: { domainId: number; state: DomainState }): void {
+    const before = view(rec);
+    rec.domainId = change.domainId;
+    rec.state = change.state;
+    const diff: RuntimeChange = {};
+    if (before.domainId !== change.domainId) diff.domainId = change.domainId;
+    if (before.state !== change.state) diff.state = change.state;
+    if (before.vif !== vifOf(change.domainId)) diff.vif = vifOf(change.domainId);
+    if (rec.phase === 'ready' && Object.keys(diff).length > 0) this.emit('domainChanged', view(rec), diff);
+  }
+
+  private setPhase(rec: Record, phase: Phase): void {
+    this.deps.allocator.setAttrs(rec.name, encodeAttrs({ v: 1, phase, settings: rec.settings }));
+    rec.phase = phase;
+  }
+
+  private freshMac(): string {
+    const used = new Set(this.deps.allocator.list().map((l) => l.mac));
+    for (;;) {
+      const mac = randomXenMac();
+      if (!used.has(mac)) return mac;
+    }
+  }
+
+  private orphanSettings(): DomainSettings {
+    const d = this.deps.defaults;
+    return { memory: d.memory, vcpus: d.vcpus, kernel: d.kernel, ramdisk: d.ramdisk, extra: '', root: '', disks: [] };
+  }
+
+  private guestSpec(name: string, s: DomainSettings, address: string, mac: string): GuestSpec {
+    const pool = this.pool;
+    // The guest learns its address from the kernel's ip= parameter; the
+    // gateway must be on-link for the kernel, hence the range's netmask.
+    const ip = `ip=${address}::${pool.dom0}:${pool.netmask}:${name}:eth0:off`;
+    return {
+      name,
+      memory: s.memory,
+      vcpus: s.vcpus,
+      kernel: s.kernel,
+      ramdisk: s.ramdisk === '' ? undefined : s.ramdisk,
+      root: s.root === '' ? undefined : s.root,
+      extra: s.extra === '' ? ip : `${s.extra} ${ip}`,
+      disks: [...s.disks],
+      vif: { mac, ip: address, script: 'vif-route' },
+    };
+  }
+}
+
+/** Where writeGuestConfig puts a domain's config (src/xm's naming). */
+export function configPath(dir: string, name: string): string {
+  return `${dir}/${name}.cfg`;
+}
+
+function view(r: Record): Domain {
+  return {
+    name: r.name,
+    address: r.lease.address,
+    mac: r.lease.mac,
+    createdAt: r.lease.acquiredAt,
+    settings: r.settings,
+    domainId: r.domainId,
+    state: r.state,
+    vif: vifOf(r.domainId),
+  };
+}
+
