@@ -1,0 +1,226 @@
+// A complete domud on one machine without Xen: a private dbus-daemon with a
+// system-bus-like policy (default deny, plus the project's own policy file),
+// the toolstack simulator, and (as root) a network namespace of its own in
+// which the simulator makes real vifs and domud installs real routes.
+// `npm start` runs one for a newcomer; the integration tests run many.
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), ...(import.meta.url.includes('/dist/') ? ['..', '..', '..'] : ['..', '..']));
+
+export interface SandboxOptions {
+  /** Which toolstack the simulator plays. */
+  readonly flavour?: 'xm' | 'xl';
+  /** Run in a network namespace of its own (needs root); default: when root. */
+  readonly netns?: boolean;
+  /** Extra configuration: section -> key -> value, on top of the sandbox's own. */
+  readonly config?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** More bus policy files to include (e.g. a test polkit authority's). */
+  readonly policies?: readonly string[];
+  /** How to run node for the daemon (tests pass their loader and coverage hooks). */
+  readonly nodeArgs?: readonly string[];
+  /** The daemon's entry point; default: the built one. */
+  readonly entry?: string;
+}
+
+export interface Result {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export class Sandbox {
+  readonly dir: string;
+  readonly address: string;
+  readonly netns: string | null;
+  readonly configPath: string;
+  readonly toolPath: string;
+  readonly stateDir: string;
+  readonly simState: string;
+  readonly logPath: string;
+  private bus: ChildProcess | null = null;
+  daemon: ChildProcess | null = null;
+
+  private constructor(private readonly o: SandboxOptions) {
+    this.dir = mkdtempSync(join(tmpdir(), 'domud-'));
+    // Unprivileged test callers must reach the bus socket inside.
+    chmodSync(this.dir, 0o755);
+    this.address = `unix:path=${join(this.dir, 'bus')}`;
+    const wantNetns = o.netns ?? process.getuid?.() === 0;
+    this.netns = wantNetns ? `domud-${process.pid}-${Math.random().toString(36).slice(2, 8)}` : null;
+    this.configPath = join(this.dir, 'domud.conf');
+    this.toolPath = join(this.dir, 'bin', o.flavour ?? 'xl');
+    this.stateDir = join(this.dir, 'state');
+    this.simState = join(this.dir, 'sim');
+    this.logPath = join(this.dir, 'domud.log');
+  }
+
+  static async create(o: SandboxOptions = {}): Promise<Sandbox> {
+    const s = new Sandbox(o);
+    try {
+      await s.setUp();
+    } catch (e) {
+      await s.destroy();
+      throw e;
+    }
+    return s;
+  }
+
+  private async setUp(): Promise<void> {
+    mkdirSync(join(this.dir, 'bin'));
+    mkdirSync(this.simState);
+    writeFileSync(join(this.dir, 'vmlinuz-guest'), 'not a kernel: the simulator only checks that it exists\n');
+    // The simulator is reached through a tiny wrapper named like the tool it
+    // plays, so domud's configuration names a plain path (Command=), exactly
+    // as it would name /usr/sbin/xl; only "$@" reaches the simulator.
+    writeFileSync(
+      this.toolPath,
+      `#!/bin/sh\nXMSIM_STATE='${this.simState}' XMSIM_FLAVOR='${this.o.flavour ?? 'xl'}' XMSIM_VIFS='${this.netns ? 1 : 0}'\n` +
+        `export XMSIM_STATE XMSIM_FLAVOR XMSIM_VIFS\nexec '${join(PACKAGE_ROOT, 'bin', 'xm-sim')}' "$@"\n`,
+    );
+    chmodSync(this.toolPath, 0o755);
+    const sections: Record<string, Record<string, string>> = {
+      Toolstack: { Command: this.toolPath, Timeout: '10' },
+      Domains: { Kernel: join(this.dir, 'vmlinuz-guest'), Memory: '64' },
+      Daemon: { StateDirectory: this.stateDir, Polkit: 'no', ReconcileSeconds: '1', LogLevel: 'debug' },
+    };
+    for (const [sec, keys] of Object.entries(this.o.config ?? {})) sections[sec] = { ...sections[sec], ...keys };
+    writeFileSync(
+      this.configPath,
+      Object.entries(sections)
+        .map(([sec, keys]) => `[${sec}]\n${Object.entries(keys).map(([k, v]) => `${k}=${v}\n`).join('')}`)
+        .join('\n'),
+    );
+    writeFileSync(join(this.dir, 'bus.conf'), this.busConfig());
+    if (this.netns) {
+      await run('ip', ['netns', 'add', this.netns]);
+      await run('ip', ['-n', this.netns, 'link', 'set', 'lo', 'up']);
+    }
+    this.bus = spawn('dbus-daemon', ['--nofork', '--nopidfile', `--config-file=${join(this.dir, 'bus.conf')}`], { stdio: 'ignore' });
+    await this.waitFor(() => existsSync(join(this.dir, 'bus')), 'dbus-daemon to listen');
+  }
+
+  /** A bus like the system bus: method calls denied unless a policy file allows them. */
+  private busConfig(): string {
+    const includes = [join(PACKAGE_ROOT, 'systemd', 'org.domud.Domud1.conf'), ...(this.o.policies ?? [])];
+    return `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>${this.address}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
+    <deny send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus" send_member="UpdateActivationEnvironment"/>
+  </policy>
+  <policy user="root">
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Monitoring"/>
+  </policy>
+${includes.map((f) => `  <include>${f}</include>`).join('\n')}
+</busconfig>
+`;
+  }
+
+  /** Starts domud and resolves once it owns org.domud.Domud1. */
+  async startDaemon(extraArgs: readonly string[] = []): Promise<ChildProcess> {
+    const entry = this.o.entry ?? join(PACKAGE_ROOT, 'dist', 'src', 'daemon', 'main.js');
+    const argv = [process.execPath, ...(this.o.nodeArgs ?? []), entry, '--config', this.configPath, '--bus', this.address, ...extraArgs];
+    const out = openSync(this.logPath, 'a');
+    const child = this.netns
+      ? spawn('ip', ['netns', 'exec', this.netns, ...argv], { stdio: ['ignore', out, out] })
+      : spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', out, out] });
+    this.daemon = child;
+    let exited: number | null = null;
+    child.on('exit', (code, sig) => (exited = code ?? (sig ? 128 : 1)));
+    await this.waitFor(
+      async () => {
+        if (exited !== null) throw new Error(`domud exited with status ${exited} before it was ready; log: ${this.logPath}`);
+        return this.nameOwned();
+      },
+      'domud to own org.domud.Domud1',
+      30_000,
+    );
+    return child;
+  }
+
+  /** Sends a signal to the daemon and resolves with its exit status. */
+  async stopDaemon(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    const d = this.daemon;
+    if (!d || d.exitCode !== null || d.signalCode !== null) return d?.exitCode ?? null;
+    const done = new Promise<number | null>((r) => d.once('exit', (code) => r(code)));
+    d.kill(signal);
+    const code = await done;
+    this.daemon = null;
+    return code;
+  }
+
+  async nameOwned(): Promise<boolean> {
+    const r = await this.busctl(['call', 'org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'NameHasOwner', 's', 'org.domud.Domud1']);
+    return r.stdout.trim() === 'b true';
+  }
+
+  busctl(args: readonly string[], opts: { uid?: number } = {}): Promise<Result> {
+    return this.exec('busctl', [`--address=${this.address}`, ...args], opts);
+  }
+
+  /** Runs the simulator (e.g. its fault controls) with the sandbox's state. */
+  sim(args: readonly string[]): Promise<Result> {
+    return this.netns ? this.exec('ip', ['netns', 'exec', this.netns, this.toolPath, ...args]) : this.exec(this.toolPath, args);
+  }
+
+  /** `ip` inside the sandbox's namespace. */
+  ip(args: readonly string[]): Promise<Result> {
+    return this.exec('ip', this.netns ? ['-n', this.netns, ...args] : [...args]);
+  }
+
+  exec(cmd: string, args: readonly string[], opts: { uid?: number } = {}): Promise<Result> {
+    const argv = opts.uid === undefined ? [cmd, ...args] : ['setpriv', `--reuid=${opts.uid}`, `--regid=${opts.uid}`, '--clear-groups', cmd, ...args];
+    return new Promise((resolve) => {
+      execFile(argv[0]!, argv.slice(1), { timeout: 60_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
+        resolve({ code, stdout, stderr });
+      });
+    });
+  }
+
+  private async waitFor(ok: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
+    const until = Date.now() + ms;
+    for (;;) {
+      if (await ok()) return;
+      if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  /** Stops everything the sandbox started and removes what it made. */
+  async destroy(): Promise<void> {
+    if (this.daemon && this.daemon.exitCode === null) {
+      this.daemon.kill('SIGKILL');
+      await new Promise((r) => this.daemon!.once('exit', r));
+    }
+    if (this.bus && this.bus.exitCode === null) {
+      this.bus.kill('SIGTERM');
+      await new Promise((r) => this.bus!.once('exit', r));
+    }
+    if (this.netns) await run('ip', ['netns', 'del', this.netns]).catch(() => undefined);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
