@@ -4,6 +4,7 @@
 #
 #   scripts/install-files.sh --destdir DIR [--prefix /usr] [--sysconfdir /etc]
 #                            [--unitdir /lib/systemd/system] [--node node]
+#                            [--without-node-modules]
 #
 # Layout (prefix /usr):
 #   /usr/lib/domud/{package.json,dist/,node_modules/}  the program
@@ -19,15 +20,16 @@
 #   /etc/grub.d/21_domud_xen                            when data/grub.d has it
 #
 # node_modules is copied as it is (run `npm ci --omit=dev` first for a lean
-# package); dist/ and node_modules/ are skipped with a warning when absent.
+# package, or --without-node-modules when the packaging provides them);
+# dist/ and node_modules/ are skipped with a warning when absent.
 set -eu
 
 usage() {
-	echo "usage: $0 --destdir DIR [--prefix /usr] [--sysconfdir /etc] [--unitdir /lib/systemd/system] [--node node]" >&2
+	echo "usage: $0 --destdir DIR [--prefix /usr] [--sysconfdir /etc] [--unitdir /lib/systemd/system] [--node node] [--without-node-modules]" >&2
 	exit 2
 }
 
-destdir= prefix=/usr sysconfdir=/etc unitdir=/lib/systemd/system node=node
+destdir= prefix=/usr sysconfdir=/etc unitdir=/lib/systemd/system node=node trees='dist node_modules'
 while [ $# -gt 0 ]; do
 	case $1 in
 	--destdir|--prefix|--sysconfdir|--unitdir|--node)
@@ -40,6 +42,7 @@ while [ $# -gt 0 ]; do
 		--node) node=$2 ;;
 		esac
 		shift 2 ;;
+	--without-node-modules) trees=dist; shift ;;
 	-h|--help) usage ;;
 	*) echo "install-files: unknown argument: $1" >&2; usage ;;
 	esac
@@ -63,7 +66,7 @@ paths() {
 
 mkdir -p "$d$libdir"
 install -m 0644 "$src/package.json" "$d$libdir/package.json"
-for tree in dist node_modules; do
+for tree in $trees; do
 	if [ -d "$src/$tree" ]; then
 		rm -rf "${d:?}$libdir/$tree"
 		cp -R -P -p "$src/$tree" "$d$libdir/$tree"
