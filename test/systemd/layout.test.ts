@@ -52,6 +52,8 @@ t.test('what ExecStart= and Exec= name exists and runs the built daemon', async 
   t.equal(exec, execStart, 'activation without systemd runs the same program');
   t.match(activation, /^SystemdService=dbus-org\.domud\.Domud1\.service$/m);
   t.ok(existsSync(at(`/lib/systemd/system/${/^SystemdService=(\S+)/m.exec(activation)![1]}`)), 'SystemdService= names an installed unit');
+  const doc = /^Documentation=file:\/\/(\S+)$/m.exec(unit)![1]!;
+  t.ok(existsSync(at(doc)), `Documentation= ${doc} installed`);
   for (const [launcher, entry] of [
     ['/usr/sbin/domud', '/usr/lib/domud/dist/src/daemon/main.js'],
     ['/usr/bin/domuctl', '/usr/lib/domud/dist/src/cli/domuctl.js'],
