@@ -74,7 +74,6 @@ function problemOf(e: unknown): string {
   if (code.startsWith('SQLITE_CANTOPEN')) return 'cannot be opened (missing directory or no permission)';
   if (code === 'SQLITE_NOTADB') return 'is not a SQLite database, so not a domud lease database';
   if (code.startsWith('SQLITE_CORRUPT')) return 'is corrupt';
-  if (code.startsWith('SQLITE_BUSY')) return 'is locked by another process';
   return `cannot be used: ${(e as Error).message}`;
 }
 
@@ -117,7 +116,11 @@ function vet(db: Database.Database, path: string): void {
     throw new DatabaseError(path, `has schema version ${version}, newer than this domud understands (${SCHEMA_VERSION})`);
   }
   const check = db.pragma('quick_check', { simple: true });
-  if (check !== 'ok') throw new DatabaseError(path, `is corrupt (${String(check)})`);
+  if (check !== 'ok') {
+    // quick_check reports many lines; the first real one says enough.
+    const first = String(check).split('\n').find((l) => !l.startsWith('***'));
+    throw new DatabaseError(path, `is corrupt (${first})`);
+  }
 }
 
 function migrate(db: Database.Database): void {

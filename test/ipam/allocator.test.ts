@@ -1,4 +1,5 @@
-import t from 'tap';
+import { join } from 'node:path';
+import t, { type Test } from 'tap';
 import {
   AddressUnavailableError,
   Allocator,
@@ -8,7 +9,19 @@ import {
   Pool,
   PoolExhaustedError,
 } from '../../src/ipam/index.js';
-import { caught, fresh, MAC } from './helpers.js';
+
+type Tap = Test;
+
+const MAC = '00:16:3e:00:00:01';
+
+/** A fresh allocator in the test's own directory, closed when the test ends. */
+function fresh(t: Tap, range: string): { a: Allocator; path: string; dir: string } {
+  const dir = t.testdir();
+  const path = join(dir, 'leases.db');
+  const a = Allocator.open(path, Pool.parse(range));
+  t.teardown(() => a.close());
+  return { a, path, dir };
+}
 
 t.test('allocates in address order from the first host after dom0', async (t) => {
   const { a } = fresh(t, '10.0.0.0/24');
@@ -38,7 +51,7 @@ t.test('next-fit: a released address is not reused until the range wraps', async
   t.equal(a.allocate('e', MAC).address, '10.0.0.6');
   t.equal(a.allocate('f', MAC).address, '10.0.0.2', 'wraps to the lowest free');
   t.equal(a.inUse(), 5);
-  const e = caught(() => a.allocate('g', MAC));
+  const e = t.throws(() => a.allocate('g', MAC));
   t.ok(e instanceof PoolExhaustedError);
   t.match(e, { code: 'PoolExhausted', message: /10\.0\.0\.0\/29/ });
   a.release('c');
@@ -50,7 +63,7 @@ t.test('next-fit: a released address is not reused until the range wraps', async
 t.test('a /30 has exactly one leasable address', async (t) => {
   const { a } = fresh(t, '192.168.9.4/30');
   t.equal(a.allocate('only', MAC).address, '192.168.9.6');
-  t.ok(caught(() => a.allocate('more', MAC)) instanceof PoolExhaustedError);
+  t.ok(t.throws(() => a.allocate('more', MAC)) instanceof PoolExhaustedError);
   a.release('only');
   t.equal(a.allocate('again', MAC).address, '192.168.9.6');
 });
@@ -68,12 +81,12 @@ t.test('a specific address: free is granted and moves the cursor, anything else 
     ['10.0.0.100', 'taken'],
   ];
   for (const [address, reason] of cases) {
-    const e = caught(() => a.allocate('someone', MAC, { address }));
+    const e = t.throws(() => a.allocate('someone', MAC, { address }));
     t.ok(e instanceof AddressUnavailableError, address);
     t.match(e, { code: 'AddressUnavailable', address, reason });
   }
-  t.match(caught(() => a.allocate('someone', MAC, { address: '10.0.0.100' })), { message: /is leased to "pick"/ });
-  t.match(caught(() => a.allocate('someone', MAC, { address: '10.0.0.1' })), { message: /dom0/ });
+  t.match(t.throws(() => a.allocate('someone', MAC, { address: '10.0.0.100' })), { message: /is leased to "pick"/ });
+  t.match(t.throws(() => a.allocate('someone', MAC, { address: '10.0.0.1' })), { message: /dom0/ });
   t.equal(a.get('someone'), undefined, 'nothing was written');
   t.equal(a.inUse(), 2);
 });
@@ -82,7 +95,7 @@ t.test('one lease per name', async (t) => {
   const { a } = fresh(t, '10.0.0.0/24');
   a.allocate('web', MAC);
   for (const opts of [{}, { address: '10.0.0.50' }]) {
-    const e = caught(() => a.allocate('web', MAC, opts));
+    const e = t.throws(() => a.allocate('web', MAC, opts));
     t.ok(e instanceof LeaseExistsError);
     t.match(e, { code: 'LeaseExists', leaseName: 'web', address: '10.0.0.2', message: /"web" already holds a lease \(10\.0\.0\.2\)/ });
   }
@@ -102,7 +115,7 @@ t.test('malformed arguments are InvalidArgumentError and change nothing', async 
     ['x', MAC, { address: '10.0.0.7/32' }],
   ];
   for (const [name, mac, opts] of bad) {
-    const e = caught(() => a.allocate(name, mac, opts));
+    const e = t.throws(() => a.allocate(name, mac, opts));
     t.ok(e instanceof InvalidArgumentError, JSON.stringify([name, mac, opts]));
     t.match(e, { code: 'InvalidArgument' });
   }
@@ -126,9 +139,9 @@ t.test('setAttrs replaces the owner data, checked as JSON', async (t) => {
   a.allocate('web', MAC);
   a.setAttrs('web', '{"phase":"ready"}');
   t.equal(a.get('web')?.attrs, '{"phase":"ready"}');
-  t.ok(caught(() => a.setAttrs('web', '{oops')) instanceof InvalidArgumentError);
+  t.ok(t.throws(() => a.setAttrs('web', '{oops')) instanceof InvalidArgumentError);
   t.equal(a.get('web')?.attrs, '{"phase":"ready"}');
-  const e = caught(() => a.setAttrs('nobody', '{}'));
+  const e = t.throws(() => a.setAttrs('nobody', '{}'));
   t.ok(e instanceof NoSuchLeaseError);
   t.match(e, { code: 'NoSuchLease', leaseName: 'nobody' });
 });

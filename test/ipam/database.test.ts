@@ -2,17 +2,29 @@ import Database from 'better-sqlite3';
 import { chmodSync, closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { AddressUnavailableError, Allocator, DatabaseError, Pool, PoolExhaustedError } from '../../src/ipam/index.js';
 import { APPLICATION_ID, SCHEMA_VERSION } from '../../src/ipam/schema.js';
-import { caught, fresh, MAC } from './helpers.js';
+
+type Tap = Test;
+
+const MAC = '00:16:3e:00:00:01';
+
+/** A fresh allocator in the test's own directory, closed when the test ends. */
+function fresh(t: Tap, range: string): { a: Allocator; path: string; dir: string } {
+  const dir = t.testdir();
+  const path = join(dir, 'leases.db');
+  const a = Allocator.open(path, Pool.parse(range));
+  t.teardown(() => a.close());
+  return { a, path, dir };
+}
+
 
 function openFails(t: Tap, path: string, message: RegExp, range = '10.0.0.0/24'): void {
-  const e = caught(() => Allocator.open(path, Pool.parse(range)));
+  const e = t.throws(() => Allocator.open(path, Pool.parse(range)));
   t.ok(e instanceof DatabaseError, `${path} is refused with DatabaseError`);
   t.match(e, { code: 'Database', path, message });
 }
-type Tap = typeof t;
 
 t.test('a new file gets the schema, its version, WAL and the range', async (t) => {
   const { a, path } = fresh(t, '10.0.0.0/24');
@@ -40,8 +52,8 @@ t.test('a smaller range keeps the leases outside it, reports them and never hand
   t.equal(b.outOfRange.length, 1);
   t.equal(b.inUse(), 3, 'the kept lease still counts');
   t.equal(b.get('out')?.address, '10.0.0.200');
-  t.match(caught(() => b.allocate('x', MAC, { address: '10.0.0.200' })), { reason: 'outside' });
-  t.match(caught(() => b.allocate('out', MAC)), { code: 'LeaseExists' });
+  t.match(t.throws(() => b.allocate('x', MAC, { address: '10.0.0.200' })), { reason: 'outside' });
+  t.match(t.throws(() => b.allocate('out', MAC)), { code: 'LeaseExists' });
   const got = new Set<string>();
   for (let i = 0; ; i++) {
     try {
@@ -54,7 +66,7 @@ t.test('a smaller range keeps the leases outside it, reports them and never hand
   t.equal(got.size, 125 - 2, 'the rest of the /25 and nothing else');
   t.notOk(got.has('10.0.0.200'));
   t.equal(b.release('out')?.address, '10.0.0.200', 'a kept lease can be released');
-  t.ok(caught(() => b.allocate('y', MAC)) instanceof PoolExhaustedError, 'its address does not join the pool');
+  t.ok(t.throws(() => b.allocate('y', MAC)) instanceof PoolExhaustedError, 'its address does not join the pool');
   const raw = new Database(path, { readonly: true });
   t.teardown(() => raw.close());
   t.equal(raw.prepare('SELECT cidr FROM pool').pluck().get(), '10.0.0.0/25', 'the stored range follows the configuration');
@@ -71,12 +83,12 @@ t.test('a lease on what is now dom0 is kept and reported; a wider range takes it
     ['five', 'seven'],
   );
   t.equal(b.allocate('six', MAC).address, '10.0.0.6');
-  t.ok(caught(() => b.allocate('more', MAC)) instanceof PoolExhaustedError);
+  t.ok(t.throws(() => b.allocate('more', MAC)) instanceof PoolExhaustedError);
   b.close();
   const c = Allocator.open(path, Pool.parse('10.0.0.0/24'));
   t.teardown(() => c.close());
   t.same(c.outOfRange, []);
-  t.match(caught(() => c.allocate('x', MAC, { address: '10.0.0.5' })), { reason: 'taken' });
+  t.match(t.throws(() => c.allocate('x', MAC, { address: '10.0.0.5' })), { reason: 'taken' });
   t.equal(c.allocate('x', MAC).address, '10.0.0.8', 'resumes after .6 and skips the kept .7');
   t.equal(c.allocate('y', MAC, { address: '10.0.0.2' }).address, '10.0.0.2', 'the low end is free again');
 });

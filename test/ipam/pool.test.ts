@@ -2,15 +2,6 @@ import t from 'tap';
 import { InvalidRangeError, IpamError, isUnicastMac, MAX_PREFIX, MIN_PREFIX, Pool } from '../../src/ipam/index.js';
 import { addressToInt, intToAddress } from '../../src/ipam/pool.js';
 
-function caught(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a throw');
-}
-
 t.test('a /24 has dom0 at .1 and 253 leasable addresses', async (t) => {
   const p = Pool.parse('172.20.216.0/24');
   t.equal(p.cidr, '172.20.216.0/24');
@@ -53,7 +44,7 @@ t.test('bad ranges are InvalidRangeError saying which rule they break', async (t
     ['10.0.0.0/8', 'prefix'],
   ];
   for (const [cidr, reason] of cases) {
-    const e = caught(() => Pool.parse(cidr as string));
+    const e = t.throws(() => Pool.parse(cidr as string));
     t.ok(e instanceof InvalidRangeError && e instanceof IpamError, `${String(cidr)} throws InvalidRangeError`);
     t.match(e, { code: 'InvalidRange', reason, name: 'InvalidRangeError' }, `${String(cidr)} is ${reason}`);
     t.ok((e as Error).message.includes(JSON.stringify(String(cidr))), "the message quotes the range");

@@ -2,10 +2,24 @@
 // after each one the allocator and the model must agree exactly and the
 // invariants must hold. The seed is printed so that a failure can be replayed.
 import type Database from 'better-sqlite3';
-import t from 'tap';
+import { join } from 'node:path';
+import t, { type Test } from 'tap';
 import { Allocator, Pool } from '../../src/ipam/index.js';
 import { addressToInt, intToAddress } from '../../src/ipam/pool.js';
-import { fresh, MAC } from './helpers.js';
+
+type Tap = Test;
+
+const MAC = '00:16:3e:00:00:01';
+
+/** A fresh allocator in the test's own directory, closed when the test ends. */
+function fresh(t: Tap, range: string): { a: Allocator; path: string; dir: string } {
+  const dir = t.testdir();
+  const path = join(dir, 'leases.db');
+  const a = Allocator.open(path, Pool.parse(range));
+  t.teardown(() => a.close());
+  return { a, path, dir };
+}
+
 
 function rng(seed: number): () => number {
   return () => {
@@ -103,7 +117,6 @@ function run(t: Tap, range: string, seed: number, ops: number): void {
   a.close();
   t.equal(failures, 0, `${ops} operations agreed with the model`);
 }
-type Tap = typeof t;
 
 function invariants(a: Allocator, model: Model, check: (c: boolean, w: string) => void, i: number): void {
   const { pool } = a;
