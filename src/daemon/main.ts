@@ -37,7 +37,11 @@ const LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 
 /** How long calls in flight may take to finish or roll back at SIGTERM. */
 const STOP_GRACE_MS = 30_000;
 
-function connect(which: string): dbus.MessageBus {
+function connect(which: string, env: NodeJS.ProcessEnv = process.env): dbus.MessageBus {
+  // Started by activation, the bus that started us is the one to serve.
+  if (which === 'system' && env.DBUS_STARTER_BUS_TYPE === 'system' && env.DBUS_STARTER_ADDRESS) {
+    return dbus.sessionBus({ busAddress: env.DBUS_STARTER_ADDRESS });
+  }
   if (which === 'system') return dbus.systemBus();
   if (which === 'session') return dbus.sessionBus();
   return dbus.sessionBus({ busAddress: which });
