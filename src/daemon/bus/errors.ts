@@ -20,6 +20,7 @@ const NAMES: Readonly<Record<string, string>> = {
   PoolExhausted: `${P}PoolExhausted`,
   AddressUnavailable: `${P}AddressUnavailable`,
   LeaseExists: `${P}DomainExists`,
+  NoSuchLease: `${P}NoSuchDomain`,
   // the toolstack
   ToolstackFailed: `${P}ToolstackFailed`,
   ToolstackMissing: `${P}ToolstackFailed`,
