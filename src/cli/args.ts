@@ -62,8 +62,8 @@ export function busAddress(which: string, env: NodeJS.ProcessEnv): string {
   return which;
 }
 
-/** A whole number for a 'u' argument. */
-export function uint(flag: string, v: string, min = 0): number {
-  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > 0xffffffff) throw new UsageError(`--${flag}: expected a whole number${min > 0 ? ` from ${min}` : ''}, got "${v}"`);
+/** A positive whole number for a 'u' argument. */
+export function uint(flag: string, v: string): number {
+  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 0xffffffff) throw new UsageError(`--${flag}: expected a whole number from 1 to 4294967295, got "${v}"`);
   return Number(v);
 }

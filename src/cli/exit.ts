@@ -34,6 +34,7 @@ const BY_NAME: Readonly<Record<string, ExitCode>> = {
   [`${P}ShuttingDown`]: Exit.Unreachable,
   [`${F}AccessDenied`]: Exit.AccessDenied,
   [`${F}InteractiveAuthorizationRequired`]: Exit.AccessDenied,
+  [`${F}BadAddress`]: Exit.Usage,
   [`${F}ServiceUnknown`]: Exit.Unreachable,
   [`${F}NameHasNoOwner`]: Exit.Unreachable,
   [`${F}Disconnected`]: Exit.Unreachable,
@@ -67,7 +68,7 @@ export class UsageError extends CliError {
 export const EXIT_HELP = `Exit status:
   0   success
   1   failure not listed below (also: doctor found an error)
-  2   usage error, invalid name or invalid argument
+  2   usage error (also a bad --bus), invalid name or invalid argument
   3   no such domain
   4   domain exists
   5   access denied, or authorization needed

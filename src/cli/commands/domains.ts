@@ -46,8 +46,8 @@ export async function show(c: Context, name: string): Promise<void> {
 
 export async function create(c: Context, name: string, v: Values): Promise<void> {
   const opts: Record<string, number | string | string[]> = {};
-  if (v.memory !== undefined) opts.memory = uint('memory', v.memory as string, 1);
-  if (v.vcpus !== undefined) opts.vcpus = uint('vcpus', v.vcpus as string, 1);
+  if (v.memory !== undefined) opts.memory = uint('memory', v.memory as string);
+  if (v.vcpus !== undefined) opts.vcpus = uint('vcpus', v.vcpus as string);
   for (const k of ['kernel', 'ramdisk', 'extra', 'root', 'address', 'mac'] as const) if (v[k] !== undefined) opts[k] = v[k] as string;
   if (v.disk !== undefined) opts.disks = v.disk as string[];
   const done = progress(`creating ${name}`);
@@ -66,7 +66,7 @@ export async function start(c: Context, name: string): Promise<void> {
 }
 
 export async function shutdown(c: Context, name: string, v: Values): Promise<void> {
-  const timeout = v.timeout === undefined ? undefined : uint('timeout', v.timeout as string, 1);
+  const timeout = v.timeout === undefined ? undefined : uint('timeout', v.timeout as string);
   const wait = v.wait === true || timeout !== undefined;
   const done = wait ? progress(`waiting for ${name} to shut down`) : () => undefined;
   try {

@@ -11,7 +11,7 @@ const RULES = [
 ];
 
 /** The signal as a flat record with stable keys (the contract's argument names). */
-export function describe(s: Signal): Record<string, unknown> | null {
+export function describe(s: Signal): Record<string, unknown> {
   const [a, b, c] = s.body as [unknown, unknown, unknown];
   switch (s.member) {
     case 'DomainNew':
@@ -25,19 +25,19 @@ export function describe(s: Signal): Record<string, unknown> | null {
       for (const [k, v] of Object.entries(b as Record<string, { value: unknown }>)) changed[k] = plain(v.value);
       return { signal: s.member, path: s.path, interface: a, changed, invalidated: c };
     }
-    default:
-      return null;
+    default: // a signal newer than this client: shown as it came
+      return { signal: s.member, path: s.path, args: s.body.map(plain) };
   }
 }
 
-function line(d: Record<string, unknown>): string {
+export function formatLine(d: Record<string, unknown>): string {
   if (d.signal === 'PropertiesChanged') {
     const changed = Object.entries(d.changed as Record<string, unknown>).map(([k, v]) => `${k}=${String(v)}`);
     const invalidated = (d.invalidated as string[]).map((k) => `${k}=?`);
     return `PropertiesChanged ${String(d.path)} ${[...changed, ...invalidated].join(' ')}`;
   }
   const { signal, ...rest } = d;
-  return `${String(signal)} ${Object.values(rest).map(String).join(' ')}`;
+  return `${String(signal)} ${Object.values(rest).map((v) => (typeof v === 'object' ? JSON.stringify(v) : String(v))).join(' ')}`;
 }
 
 export async function monitor(c: Context): Promise<ExitCode> {
@@ -45,9 +45,8 @@ export async function monitor(c: Context): Promise<ExitCode> {
   const ended = new Promise<ExitCode>((resolve) => {
     bus.onSignal = (s) => {
       const d = describe(s);
-      if (!d) return;
       const time = new Date().toISOString();
-      c.write(c.json ? json({ time, ...d }) : `${time.slice(11, 23)} ${line(d)}\n`);
+      c.write(c.json ? json({ time, ...d }) : `${time.slice(11, 23)} ${formatLine(d)}\n`);
     };
     bus.onClose = (e) => {
       process.stderr.write(`domuctl: ${e.message}\n`);

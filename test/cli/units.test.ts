@@ -1,0 +1,103 @@
+// The parts of domuctl that need no daemon: parsing, help, exit codes,
+// formatting, the progress indicator.
+import t from 'tap';
+import { busAddress, parse, uint } from '../../src/cli/args.js';
+import { formatLine, describe } from '../../src/cli/commands/monitor.js';
+import { Exit, exitCodeFor } from '../../src/cli/exit.js';
+import { describeFailure } from '../../src/cli/main.js';
+import { fields, isoTime, plural, table } from '../../src/cli/output.js';
+import { progress } from '../../src/cli/progress.js';
+import { COMMANDS } from '../../src/cli/spec.js';
+import { domuctl } from './run.js';
+
+t.setTimeout(120_000);
+
+t.test('parse', async (t) => {
+  const p = parse(['--bus', 'session', 'create', '--memory', '64', 'web1', '--disk', 'a', '--disk', 'b']);
+  t.match(p, { kind: 'run', command: { name: 'create' }, args: ['web1'], bus: 'session', json: false, values: { memory: '64', disk: ['a', 'b'] } });
+  t.match(parse(['--json', 'list']), { kind: 'run', bus: 'system', json: true });
+  t.match(parse(['--', 'show', 'x']), { kind: 'run', command: { name: 'show' }, args: ['x'] });
+  t.match(parse(['--help']), { kind: 'help', text: /^Usage: domuctl/ });
+  t.match(parse(['-h', 'create']), { kind: 'help', text: /--disk SPEC/ });
+  t.throws(() => parse([]), { message: 'no command given; see domuctl --help', code: Exit.Usage });
+  t.throws(() => parse(['frob']), { message: /unknown command "frob"/, code: 2 });
+  t.throws(() => parse(['list', 'x']), { message: 'list takes no arguments; see domuctl list --help' });
+  t.throws(() => parse(['show']), { message: 'show takes NAME; see domuctl show --help' });
+  t.throws(() => parse(['list', '--memory', '5']), { message: "Unknown option '--memory'", code: 2 });
+  t.throws(() => parse(['--bus']), { message: /--bus/, code: 2 });
+});
+
+t.test('busAddress and uint', async (t) => {
+  t.equal(busAddress('system', {}), 'unix:path=/var/run/dbus/system_bus_socket');
+  t.equal(busAddress('system', { DBUS_SYSTEM_BUS_ADDRESS: 'unix:path=/x' }), 'unix:path=/x');
+  t.equal(busAddress('session', { DBUS_SESSION_BUS_ADDRESS: 'unix:path=/s' }), 'unix:path=/s');
+  t.throws(() => busAddress('session', {}), { message: /DBUS_SESSION_BUS_ADDRESS is not set/, code: 2 });
+  t.equal(busAddress('tcp:host=h,port=1', {}), 'tcp:host=h,port=1');
+  t.throws(() => busAddress('nowhere', {}), { code: 2 });
+  t.equal(uint('memory', '128'), 128);
+  for (const bad of ['0', '-1', '1.5', 'x', '4294967296']) t.throws(() => uint('memory', bad), { message: /^--memory: expected a whole number/, code: 2 }, bad);
+});
+
+t.test('exit codes', async (t) => {
+  t.equal(exitCodeFor('org.domud.Domud1.Error.NoSuchDomain'), 3);
+  t.equal(exitCodeFor('org.domud.Domud1.Error.ToolstackFailed'), 7);
+  t.equal(exitCodeFor('org.domud.Domud1.Error.Timeout'), 8);
+  t.equal(exitCodeFor('org.domud.Domud1.Error.PoolExhausted'), 6);
+  t.equal(exitCodeFor('org.freedesktop.DBus.Error.InteractiveAuthorizationRequired'), 5);
+  t.equal(exitCodeFor('org.domud.Domud1.Error.NetworkFailed'), 1);
+  t.same(describeFailure(Object.assign(new Error('a\n  at stack'), { errorName: 'org.x.Y' })), { message: 'a (org.x.Y)', code: 1 });
+  t.same(describeFailure(Object.assign(new Error(''), { errorName: 'org.domud.Domud1.Error.Timeout' })), { message: 'failed (org.domud.Domud1.Error.Timeout)', code: 8 });
+  t.same(describeFailure(Object.assign(new Error('bye'), { errorName: 'org.domud.Domud1.Error.ShuttingDown' })), {
+    message: 'domud is not running: bye (org.domud.Domud1.Error.ShuttingDown)',
+    code: 9,
+  });
+  t.match(describeFailure(new TypeError('oops')), { message: /^internal error: TypeError: oops/, code: 1 });
+  t.match(describeFailure('odd'), { message: 'internal error: odd', code: 1 });
+});
+
+t.test('output', async (t) => {
+  t.equal(table([{ title: 'A' }, { title: 'N', right: true }, { title: 'LAST' }], [['xyz', '1', 'a'], ['q', '100', '']]), 'A      N  LAST\nxyz    1  a\nq    100\n');
+  t.equal(fields([['Name', 'x'], ['Domain ID', '3']]), '     Name: x\nDomain ID: 3\n');
+  t.equal(isoTime(0), '-');
+  t.equal(isoTime(1_700_000_000_123_456), '2023-11-14T22:13:20.123Z');
+  t.equal(plural(1, 'lease', 'leases'), '1 lease');
+  t.equal(plural(0, 'lease', 'leases'), '0 leases');
+});
+
+t.test('monitor lines', async (t) => {
+  const unknown = describe({ path: '/org/domud/Domud1', iface: 'org.domud.Domud1.Manager', member: 'Frobbed', body: ['x', 3n] });
+  t.same(unknown, { signal: 'Frobbed', path: '/org/domud/Domud1', args: ['x', 3] });
+  t.equal(formatLine(unknown), 'Frobbed /org/domud/Domud1 ["x",3]');
+  const pc = describe({ path: '/p', iface: 'org.freedesktop.DBus.Properties', member: 'PropertiesChanged', body: ['i', { State: { value: 'running' } }, ['Vif']] });
+  t.equal(formatLine(pc), 'PropertiesChanged /p State=running Vif=?');
+});
+
+t.test('progress only on a terminal', async (t) => {
+  let written = '';
+  const tty = { isTTY: true, write: (s: string) => ((written += s), true) } as unknown as NodeJS.WriteStream;
+  const stop = progress('creating web1', tty);
+  await new Promise((r) => setTimeout(r, 250));
+  stop();
+  t.match(written, /^\r\| creating web1 0s\r\/ creating web1 0s/);
+  t.ok(written.endsWith('\r\x1b[K'), 'clears its line');
+  const pipe = { isTTY: false, write: () => t.fail('wrote to a pipe') } as unknown as NodeJS.WriteStream;
+  progress('x', pipe)();
+});
+
+t.test('--help for domuctl and every command, as a process', async (t) => {
+  const main = await domuctl(['--help']);
+  t.equal(main.code, 0);
+  t.match(main.stdout, /Exit status:\n {2}0 {3}success\n/);
+  const results = await Promise.all(COMMANDS.map((c) => domuctl([c.name, '--help'])));
+  for (const [i, c] of COMMANDS.entries()) {
+    t.match(main.stdout, new RegExp(`\\n  ${c.name}\\b`));
+    const r = results[i]!;
+    t.equal(r.code, 0, c.name);
+    t.match(r.stdout, new RegExp(`^Usage: domuctl \\[--bus BUS\\] \\[--json\\] ${c.name}`));
+    t.match(r.stdout, /10 {2}the domain is not in a state/);
+  }
+  const bad = await domuctl(['show']);
+  t.equal(bad.code, 2);
+  t.equal(bad.stderr, 'domuctl: show takes NAME; see domuctl show --help\n');
+  t.equal(bad.stdout, '');
+});
