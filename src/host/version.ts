@@ -1,44 +1,40 @@
-// Version order for kernel and hypervisor file names, close to what
-// `sort -V` and grub-mkconfig's version_find_latest give: digit runs compare
-// as numbers, other runs as text, and "~" sorts before anything (pre-releases).
+// Version order for kernel and hypervisor file names: dpkg's (verrevcmp), the
+// order grub-mkconfig's version_find_latest uses on Debian. Text runs compare
+// character by character with letters before other signs and "~" before
+// everything, even the end; digit runs compare as numbers.
 
-const RUNS = /\d+|\D+/g;
+const isDigit = (c: string | undefined): boolean => c !== undefined && c >= '0' && c <= '9';
 
-function compareText(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    if (a[i] === b[i]) continue;
-    if (a[i] === '~') return -1;
-    if (b[i] === '~') return 1;
-    return a.charCodeAt(i) - b.charCodeAt(i);
-  }
-  // the shorter run is older, unless what follows it in the longer one is "~"
-  if (a.length === b.length) return 0;
-  return a.length < b.length ? (b[n] === '~' ? 1 : -1) : a[n] === '~' ? -1 : 1;
-}
-
-// digit runs of any length, without overflowing a double
-function compareNumbers(a: string, b: string): number {
-  const x = a.replace(/^0+/, '');
-  const y = b.replace(/^0+/, '');
-  return x.length !== y.length ? x.length - y.length : x < y ? -1 : x > y ? 1 : 0;
+function order(c: string | undefined): number {
+  if (c === undefined || isDigit(c)) return 0;
+  if (/[A-Za-z]/.test(c)) return c.charCodeAt(0);
+  if (c === '~') return -1;
+  return c.charCodeAt(0) + 256;
 }
 
 export function compareVersions(a: string, b: string): number {
-  const ra = a.match(RUNS) ?? [];
-  const rb = b.match(RUNS) ?? [];
-  for (let i = 0; i < Math.min(ra.length, rb.length); i++) {
-    const x = ra[i]!;
-    const y = rb[i]!;
-    const dx = /^\d/.test(x);
-    const dy = /^\d/.test(y);
-    let c: number;
-    if (dx && dy) c = compareNumbers(x, y);
-    else if (dx !== dy) c = dx ? 1 : -1; // a number outranks text at the same place ("6.1" > "6.rc")
-    else c = compareText(x, y);
-    if (c !== 0) return c;
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    while ((i < a.length && !isDigit(a[i])) || (j < b.length && !isDigit(b[j]))) {
+      const d = order(a[i]) - order(b[j]);
+      if (d !== 0) return Math.sign(d);
+      i++;
+      j++;
+    }
+    while (a[i] === '0') i++;
+    while (b[j] === '0') j++;
+    let first = 0;
+    while (isDigit(a[i]) && isDigit(b[j])) {
+      if (first === 0) first = Math.sign(a.charCodeAt(i) - b.charCodeAt(j));
+      i++;
+      j++;
+    }
+    if (isDigit(a[i])) return 1;
+    if (isDigit(b[j])) return -1;
+    if (first !== 0) return first;
   }
-  return ra.length - rb.length;
+  return 0;
 }
 
 /** Newest first. */

@@ -67,7 +67,7 @@ t.test('boot files and kernels', async (t) => {
     },
   });
   const hv = await findHypervisors(root);
-  t.same(hv.map((h) => h.version), ['4.17-amd64', '4.4.1', 'xen'], 'newest first; syms, config, policy, backups and directories left out');
+  t.same(hv.map((h) => h.version), ['xen', '4.17-amd64', '4.4.1'], 'newest first (dpkg order: a bare name sorts after numbers); syms, config, policy, backups and directories left out');
   const k = await findXenKernels(root);
   t.same(
     k.map((x) => [x.file, x.reason, x.initrd]),
@@ -138,7 +138,7 @@ t.test('tls libc', async (t) => {
     etc: { 'ld.so.conf.d': { 'libc6-xen.conf': '# for Xen\nhwcap 1 nosegneg\n', 'README': 'hwcap 1 nosegneg\n' } },
   });
   t.match(await checkTls(fixed, 'i386'), { status: 'ok', message: /nosegneg libc \/lib\/i386-linux-gnu\/i686\/nosegneg\/libc.so.6 is installed and enabled/ });
-  const half = tree(t, { lib: { ...tls.lib, i686: { nosegneg: { 'libc.so.6': '' } } }, etc: { 'ld.so.conf.d': { 'README': 'hwcap 1 nosegneg\n', 'x.conf': '/usr/local/lib\n' } } });
+  const half = tree(t, { lib: { ...tls.lib, i686: { nosegneg: { 'libc.so.6': '' } } }, etc: { 'ld.so.conf.d': { 'README': 'hwcap 1 nosegneg\n', 'x.conf': '/usr/local/lib\n', 'dir.conf': {} } } });
   t.match(await checkTls(half, 'i386'), { status: 'warning', message: /no \/etc\/ld.so.conf.d\/\*.conf has "hwcap 1 nosegneg".*apt install --reinstall libc6-xen/ });
   t.match(await checkTls(tree(t, { var: { lib: { dpkg: { arch: 'i386\namd64\n' } } } }), undefined), { status: 'ok', message: /no \/lib\/tls libc/ });
   const here = await checkTls(new Root('/'), undefined);
@@ -151,6 +151,7 @@ t.test('range', async (t) => {
   t.match(await checkRange(empty, '172.20.216.0/33', []), { status: 'error', message: /not an IPv4 CIDR/ });
   t.match(await checkRange(empty, '172.20.300.0/24', []), { status: 'error' });
   t.match(await checkRange(empty, 'fd00::/64', []), { status: 'error' });
+  t.match(await checkRange(empty, '172.20/16', []), { status: 'error' });
   t.match(await checkRange(empty, '172.20.216.0/24', undefined), { status: 'warning', message: /could not read the host's routes/ });
   t.same(parseCidr('10.1.2.3/8'), { base: 0x0a000000, prefix: 8 });
   t.same(parseCidr('0.0.0.0/0'), { base: 0, prefix: 0 });
