@@ -23,11 +23,6 @@ export class CallQueue {
     return mine;
   }
 
-  /** Keys with calls queued or running (for tests and diagnostics). */
-  get busyKeys(): number {
-    return this.tails.size;
-  }
-
   private async slot<T>(fn: () => Promise<T>): Promise<T> {
     if (this.running >= this.limit) await new Promise<void>((r) => this.waiting.push(r));
     else this.running++;

@@ -74,7 +74,13 @@ export function run(command: string, args: readonly string[], opts: RunOptions):
     const timer = setTimeout(() => {
       timedOut = true;
       signalGroup('SIGTERM');
-      killTimer = setTimeout(() => signalGroup('SIGKILL'), opts.killGraceMs);
+      killTimer = setTimeout(() => {
+        signalGroup('SIGKILL');
+        // A process that left the group may still hold our pipes; stop
+        // waiting for it, or 'close' would never come.
+        child.stdout.destroy();
+        child.stderr.destroy();
+      }, opts.killGraceMs);
     }, opts.timeoutMs);
     const done = () => {
       clearTimeout(timer);

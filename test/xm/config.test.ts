@@ -3,7 +3,7 @@ import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import t from 'tap';
 import { ConfigValueError, quote, renderGuestConfig, writeGuestConfig, type GuestSpec } from '../../src/xm/index.js';
-import { sim, stateDir } from './sim.js';
+import { sim, stateDir } from '../../sim/testing.js';
 
 const base: GuestSpec = {
   name: 'guest1',

@@ -1,12 +1,13 @@
-// Test helpers around bin/xm-sim: a fresh state directory per test and a
-// direct way to run the simulator (for control commands and checks).
+// For tests that drive bin/xm-sim (any area's): a fresh state directory per
+// test, the simulator's flavours, and a direct way to run it (for its
+// control commands: fault, crash, vanish, pause, resume, set).
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const SIM = resolve(dirname(fileURLToPath(import.meta.url)), '../../bin/xm-sim');
+export const SIM = resolve(dirname(fileURLToPath(import.meta.url)), '../bin/xm-sim');
 
 export interface Flavour {
   label: string;
@@ -20,7 +21,7 @@ export const FLAVOURS: Flavour[] = [
   { label: 'xl', kind: 'xl', env: { XMSIM_FLAVOR: 'xl' } },
 ];
 
-interface Teardown {
+export interface Teardown {
   teardown(fn: () => void | Promise<void>): void;
 }
 
@@ -38,23 +39,11 @@ export interface SimResult {
 }
 
 /** Runs the simulator directly (no wrapper) with `env` on top of a clean one. */
-export function sim(env: Record<string, string>, args: string[], argv0 = SIM): Promise<SimResult> {
+export function sim(env: Record<string, string>, args: string[]): Promise<SimResult> {
   return new Promise((res) => {
-    execFile(argv0, args, { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ...env } }, (err, stdout, stderr) => {
-      const status = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      res({ status, stdout, stderr });
+    execFile(SIM, args, { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ...env } }, (err, stdout, stderr) => {
+      // a simulator run always ends with an exit status, never a signal
+      res({ status: err ? Number(err.code) : 0, stdout, stderr });
     });
   });
-}
-
-/** A guest config in the common subset, enough for the simulator. */
-export function guestConfig(name: string, extra = ''): string {
-  return [
-    `name = "${name}"`,
-    'memory = 64',
-    'vcpus = 1',
-    'kernel = "/boot/vmlinuz-test"',
-    'vif = [ "mac=00:16:3e:00:00:01,ip=172.20.216.2,script=vif-route" ]',
-    extra,
-  ].join('\n') + '\n';
 }
