@@ -72,3 +72,10 @@ export function parseProxyArp(entries: unknown[]): Set<string> {
   }
   return on;
 }
+
+/** `ip -j route show table local type local <dom0>` → the devices that carry dom0's address. */
+export function parseLocal(entries: unknown[], dom0: number): Set<string> {
+  const devs = new Set<string>();
+  for (const r of parseRoutes(entries)) if (r.type === 'local' && r.dst === dom0 && r.dev !== null) devs.add(r.dev);
+  return devs;
+}

@@ -3,8 +3,8 @@
 import { NetConfigError, ReconcileError, VifNotFoundError } from './errors.js';
 import { failureOf, Ip } from './ip.js';
 import { formatAddress, networkOf, overlap, parseAddress } from './ipv4.js';
-import { parseLinks, parseProxyArp, parseRoutes } from './kernel.js';
-import { isOurs, plan, type KernelView } from './plan.js';
+import { parseLinks, parseLocal, parseProxyArp, parseRoutes } from './kernel.js';
+import { isOurs, planGuest, planRoutes, unsettled } from './plan.js';
 import { hostSysctl, netnsSysctl, type Sysctl } from './sysctl.js';
 import type { Binding, Change, Overlap, Piece } from './types.js';
 import { checkBinding, checkBindings, checkNetns, checkNetwork, VIF_NAME, type Guest, type Network } from './validate.js';
@@ -19,9 +19,6 @@ export interface RoutesOptions {
   /** The ip binary; default "ip" from PATH. */
   ip?: string;
 }
-
-/** How often down() repeats `ip route del` for routes to the same /32 with other metrics (vif-route adds metric 2). */
-const MAX_ROUTE_DELETES = 8;
 
 export class Routes {
   readonly range: string;
@@ -60,20 +57,27 @@ export class Routes {
   async down(b: Binding): Promise<void> {
     const g = checkBinding(this.net, b);
     return this.serial(async () => {
-      for (let i = 0; i < MAX_ROUTE_DELETES; i++) {
+      let onVif;
+      try {
+        onVif = parseRoutes(await this.ip.json(['route', 'show', 'table', 'main', 'dev', g.vif])).map((r) => ({ ...r, dev: g.vif }));
+      } catch (e) {
+        if (failureOf(e) === 'no-device') return; // the vif went, and its routes and address with it
+        throw e;
+      }
+      // Every route to the guest's /32 on this vif: ours, and vif-route's (metric 2) if it ran.
+      const mine = onVif.filter((r) => isOurs(this.net, r) && r.dst === g.addr);
+      for (const r of mine) {
         try {
-          await this.ip.exec(['route', 'del', `${g.address}/32`, 'dev', g.vif]);
+          await this.ip.exec(['route', 'del', `${g.address}/32`, 'dev', g.vif, 'metric', String(r.metric)]);
         } catch (e) {
           const why = failureOf(e);
-          if (why === 'no-device') return; // the vif went, and its routes and address with it
-          if (why === 'no-route') break;
-          throw e;
+          if (why === 'no-device') return;
+          if (why !== 'no-route') throw e;
         }
       }
       // dom0's address goes with the vif's last guest route: removing it
       // earlier would take any other route with `src <dom0>` on the vif along.
-      const left = parseRoutes(await this.ip.json(['route', 'show', 'table', 'main', 'dev', g.vif]));
-      if (left.some((r) => isOurs(this.net, { ...r, dev: g.vif }))) return;
+      if (onVif.some((r) => isOurs(this.net, r) && r.dst !== g.addr)) return;
       try {
         await this.ip.exec(['addr', 'del', `${this.dom0}/32`, 'dev', g.vif]);
       } catch (e) {
@@ -86,14 +90,32 @@ export class Routes {
   /**
    * Makes the kernel match the running guests: adds each guest's missing
    * pieces and removes /32 routes in the range on vif* devices that belong to
-   * no running guest. Reads the kernel with three `ip -j` calls whatever the
-   * number of guests, and runs commands only for changes. Returns what it
+   * no running guest. When nothing is missing it reads only the main routing
+   * table and dom0's local routes (two `ip -j` calls, whatever the number of
+   * guests); links and proxy ARP are read (two more) only if some guest lacks
+   * its route or address. Commands run only for changes. Returns what it
    * did; if some changes failed, throws ReconcileError after trying the rest.
    */
   async reconcile(running: readonly Binding[]): Promise<Change[]> {
     const guests = checkBindings(this.net, running);
     return this.serial(async () => {
-      const changes = plan(this.net, await this.view(), guests);
+      const [main, local] = await Promise.all([
+        this.ip.json(['route', 'show', 'table', 'main']),
+        this.ip.json(['route', 'show', 'table', 'local', 'type', 'local', this.dom0]).catch((e: unknown) => {
+          if (failureOf(e) === 'no-table') return []; // no local address anywhere yet
+          throw e;
+        }),
+      ]);
+      const routes = planRoutes(this.net, parseRoutes(main), guests);
+      const changes = [...routes.removals];
+      const look = unsettled(routes, parseLocal(local, this.net.dom0), guests);
+      if (look.length > 0) {
+        // Only now the bigger reads: which vifs exist, are up, have proxy ARP.
+        const [addrs, conf] = await Promise.all([this.ip.json(['addr', 'show']), this.ip.json(['-4', 'netconf', 'show'])]);
+        const links = parseLinks(addrs);
+        const proxyArp = parseProxyArp(conf);
+        for (const g of look) changes.push(...planGuest(this.net, links, proxyArp, routes, g));
+      }
       const done: Change[] = [];
       const failures: Array<{ change: Change; error: Error }> = [];
       const vanished = new Set<string>();
@@ -152,15 +174,6 @@ export class Routes {
       }
     }
     return found;
-  }
-
-  private async view(): Promise<KernelView> {
-    const [addrs, routes, conf] = await Promise.all([
-      this.ip.json(['addr', 'show']),
-      this.ip.json(['route', 'show', 'table', 'main']),
-      this.ip.json(['-4', 'netconf', 'show']),
-    ]);
-    return { links: parseLinks(addrs), routes: parseRoutes(routes), proxyArp: parseProxyArp(conf) };
   }
 
   /** One piece of a guest's setup; a missing vif becomes VifNotFoundError. */

@@ -125,3 +125,30 @@ nsTest(t, 'down: a vif gone before the address delete is fine; other failures ar
   await t.rejects(routes.down(h), { code: 'IpCommandFailed', argv: /bogus/ });
   t.same(await ns.vifRoutes(), [], 'the route went before the failure');
 });
+
+nsTest(t, 'down: the route or the vif going away under it is fine; other failures are not swallowed', async (t, ns) => {
+  const routes = routesIn(ns);
+  const a = { vif: await ns.vif(1), address: '172.20.216.11' };
+  const b = { vif: await ns.vif(2), address: '172.20.216.12' };
+  const c = { vif: await ns.vif(3), address: '172.20.216.13' };
+  for (const g of [a, b, c]) await routes.up(g);
+  const realDel = (args: readonly string[]) => args[0] === 'route' && args[1] === 'del';
+
+  hook = async (args) => {
+    if (realDel(args)) await ns.ip('route', 'del', `${a.address}/32`, 'dev', a.vif);
+  };
+  await routes.down(a);
+  t.same((await ns.link(a.vif))?.inet, [], 'route removed by someone else: the address still goes');
+
+  hook = async (args) => {
+    if (realDel(args)) await ns.ip('link', 'del', b.vif);
+  };
+  await routes.down(b);
+  t.equal(await ns.link(b.vif), undefined);
+
+  hook = async (args) => {
+    if (realDel(args)) await new realIp.Ip('ip', ns.name).exec(['route', 'del', `${c.address}/32`, 'dev', c.vif, 'table', '12345']);
+  };
+  await t.rejects(routes.down(c), { code: 'IpCommandFailed', stderr: /FIB table does not exist/ });
+  t.same(await ns.vifRoutes(), ['172.20.216.13 vif3.0 172.20.216.1 0'], 'nothing removed after the failure');
+});

@@ -4,9 +4,9 @@ import t from 'tap';
 import { IpCommandError, ReconcileError, SysctlError, VifNotFoundError } from '../../src/net/index.js';
 import { failureOf, Ip, run } from '../../src/net/ip.js';
 import { formatAddress, maskOf, overlap, parseAddress, parseCidr } from '../../src/net/ipv4.js';
-import { parseLinks, parseProxyArp, parseRoutes } from '../../src/net/kernel.js';
-import { plan } from '../../src/net/plan.js';
-import { checkBindings, checkNetwork } from '../../src/net/validate.js';
+import { parseLinks, parseLocal, parseProxyArp, parseRoutes } from '../../src/net/kernel.js';
+import { planGuest, planRoutes, unsettled } from '../../src/net/plan.js';
+import { checkBindings, checkNetwork, type Guest } from '../../src/net/validate.js';
 import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { netnsSysctl } from '../../src/net/sysctl.js';
@@ -86,35 +86,51 @@ t.test('parsing ip -j output skips what is not IPv4 or not shaped as documented'
   );
 });
 
-t.test('plan: removals first, then each guest in up() order; nothing when all is in place', async (t) => {
+t.test('plan: stale routes, settled guests, and what an unsettled guest lacks', async (t) => {
   const net = checkNetwork('172.20.216.0/24', '172.20.216.1');
   const guests = checkBindings(net, [
     { vif: 'vif1.0', address: '172.20.216.5' },
     { vif: 'vif2.0', address: '172.20.216.6' },
+    { vif: 'vif3.0', address: '172.20.216.7' },
   ]);
+  const [g1, g2, g3] = guests as [Guest, Guest, Guest];
   const dom0 = net.dom0;
-  const g5 = parseAddress('172.20.216.5')!;
-  const g6 = parseAddress('172.20.216.6')!;
-  const view = {
-    links: new Map([
-      ['vif1.0', { name: 'vif1.0', up: true, inet: [{ local: dom0, prefix: 32 }] }],
-      ['vif2.0', { name: 'vif2.0', up: false, inet: [{ local: dom0, prefix: 24 }] }],
-    ]),
-    routes: [
-      { dst: g5, prefix: 32, dev: 'vif1.0', prefsrc: dom0, metric: 0, type: 'unicast' },
-      { dst: g6, prefix: 32, dev: 'vif2.0', prefsrc: dom0, metric: 2, type: 'unicast' }, // vif-route's, kept, not ours to count
-      { dst: g6, prefix: 32, dev: 'vif9.0', prefsrc: dom0, metric: 0, type: 'unicast' },
-    ],
-    proxyArp: new Set(['vif1.0']),
-  };
-  t.same(plan(net, view, guests), [
-    { action: 'remove', what: 'route', vif: 'vif9.0', address: '172.20.216.6' },
-    { action: 'add', what: 'address', vif: 'vif2.0', address: '172.20.216.6' },
-    { action: 'add', what: 'link', vif: 'vif2.0', address: '172.20.216.6' },
-    { action: 'add', what: 'proxy_arp', vif: 'vif2.0', address: '172.20.216.6' },
-    { action: 'add', what: 'route', vif: 'vif2.0', address: '172.20.216.6' },
+  const routes = planRoutes(net, [
+    { dst: g1.addr, prefix: 32, dev: 'vif1.0', prefsrc: dom0, metric: 0, type: 'unicast' },
+    { dst: g2.addr, prefix: 32, dev: 'vif2.0', prefsrc: dom0, metric: 2, type: 'unicast' }, // vif-route's: kept, but not ours
+    { dst: g2.addr, prefix: 32, dev: 'vif9.0', prefsrc: dom0, metric: 0, type: 'unicast' },
+    { dst: g3.addr, prefix: 32, dev: 'vif3.0', prefsrc: undefined, metric: 0, type: 'unicast' }, // wrong src
+  ], guests);
+  t.same(routes.removals, [{ action: 'remove', what: 'route', vif: 'vif9.0', address: '172.20.216.6' }]);
+  t.same([...routes.present], [`vif1.0 ${g1.addr}`]);
+  t.same(unsettled(routes, new Set(['vif1.0', 'vif2.0', 'vif3.0']), guests), [g2, g3], 'route missing');
+  t.same(unsettled(routes, new Set(['vif2.0']), [g1]), [g1], 'dom0 address missing');
+  t.same(unsettled(routes, new Set(['vif1.0']), [g1]), [], 'settled');
+
+  const links = new Map([
+    ['vif1.0', { name: 'vif1.0', up: true, inet: [{ local: dom0, prefix: 32 }] }],
+    ['vif2.0', { name: 'vif2.0', up: false, inet: [{ local: dom0 + 1, prefix: 32 }] }],
+    ['vif3.0', { name: 'vif3.0', up: true, inet: [{ local: dom0, prefix: 24 }] }],
   ]);
-  t.same(plan(net, { ...view, routes: view.routes.slice(0, 1) }, guests.slice(0, 1)), []);
+  const proxy = new Set(['vif1.0', 'vif3.0']);
+  t.same(planGuest(net, links, proxy, routes, g1), [], 'nothing missing');
+  t.same(planGuest(net, links, proxy, routes, g2).map((c) => c.what), ['address', 'link', 'proxy_arp', 'route']);
+  t.same(planGuest(net, links, proxy, routes, g3).map((c) => c.what), ['route'], 'dom0 with another prefix counts as there');
+  t.same(planGuest(net, new Map(), proxy, routes, g1), [{ action: 'skip', what: 'vif', vif: 'vif1.0', address: '172.20.216.5' }]);
+});
+
+t.test('parseLocal: devices holding dom0', async (t) => {
+  const dom0 = parseAddress('172.20.216.1')!;
+  const local = parseLocal(
+    [
+      { type: 'local', dst: '172.20.216.1', dev: 'vif1.0' },
+      { type: 'local', dst: '172.20.216.2', dev: 'vif2.0' },
+      { type: 'broadcast', dst: '172.20.216.1', dev: 'vif3.0' },
+      { type: 'local', dst: '172.20.216.1' },
+    ],
+    dom0,
+  );
+  t.same([...local], ['vif1.0']);
 });
 
 t.test('failureOf tells "already so" from real failures', async (t) => {
