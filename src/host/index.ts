@@ -5,6 +5,6 @@
 export { checkHost } from './check.js';
 export type { Check, CheckId, CheckStatus, HostCheckOptions, Overlap, ToolstackProbe } from './types.js';
 export { findHypervisors, findXenKernels, type Hypervisor, type XenKernel } from './boot.js';
-export { renderXenEntries, generateXenEntries, type GrubSettings, type XenEntry } from './grub/entries.js';
+export { DEFAULT_SETTINGS as DEFAULT_GRUB_SETTINGS, generateXenEntries, planXenEntries, renderXenEntries, type GrubSettings, type XenEntry } from './grub/entries.js';
 export { readGrubDefaults, type GrubDefaults } from './grub/config.js';
 export { GrubValueError, quote as grubQuote } from './grub/quote.js';

@@ -2,8 +2,9 @@
 // half-converted one and a 32-bit TLS case. Each check's verdict and the words
 // of its message (what is wrong, what to do) are asserted.
 import t, { type Test } from 'tap';
+import { appendFileSync, cpSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { checkHost, type Check, type HostCheckOptions } from '../../src/host/index.js';
+import { checkHost, DEFAULT_GRUB_SETTINGS, generateXenEntries, type Check, type HostCheckOptions } from '../../src/host/index.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const RANGE = '172.20.216.0/24';
@@ -100,4 +101,13 @@ t.test('32-bit Edgy dom0: the TLS libc problem, GRUB legacy menu, xm', async (t)
 t.test('the TLS case on a 64-bit machine given as arch is fine', async (t) => {
   const c = await run('tls-i386', { arch: 'x86_64' });
   expect(t, c, 'tls-libc', 'ok', 'x86_64');
+});
+
+t.test('half-converted after update-grub with domud\'s entries: boot-entries turns ok', async (t) => {
+  const dir = t.testdir({});
+  cpSync(fixture('half-converted'), dir, { recursive: true });
+  const { script } = await generateXenEntries(dir, { ...DEFAULT_GRUB_SETTINGS, rootDevice: 'UUID=0b1c', dom0Options: 'quiet' });
+  appendFileSync(`${dir}/boot/grub/grub.cfg`, `### BEGIN /etc/grub.d/21_domud_xen ###\n${script}### END /etc/grub.d/21_domud_xen ###\n`);
+  const c = new Map((await checkHost({ root: dir, range: RANGE })).map((x) => [x.id, x]));
+  expect(t, c, 'boot-entries', 'ok', 'Debian GNU/Linux, with Xen 4.17-amd64 and Linux 6.1.0-18-amd64');
 });
