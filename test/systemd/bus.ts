@@ -13,6 +13,8 @@ export interface BusOptions {
   readonly policyFiles?: readonly string[];
   /** Directories of activation files (like org.domud.Domud1.service). */
   readonly serviceDirs?: readonly string[];
+  /** How long an activated service may take to own its name (dbus-daemon's default: 25 s). */
+  readonly serviceStartTimeoutMs?: number;
 }
 
 export interface Bus {
@@ -54,6 +56,7 @@ export function busConfig(socket: string, opts: BusOptions): string {
     `  <listen>unix:path=${xmlText(socket)}</listen>`,
     '  <auth>EXTERNAL</auth>',
     ...(opts.serviceDirs ?? []).map((d) => `  <servicedir>${xmlText(d)}</servicedir>`),
+    ...(opts.serviceStartTimeoutMs === undefined ? [] : [`  <limit name="service_start_timeout">${opts.serviceStartTimeoutMs}</limit>`]),
     SYSTEM_DEFAULT_POLICY,
     ...(opts.policyFiles ?? []).map((f) => `  <include>${xmlText(f)}</include>`),
     '</busconfig>',
