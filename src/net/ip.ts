@@ -34,10 +34,9 @@ export function run(argv: readonly string[], input?: string): Promise<string> {
  * Why an `ip` command failed, for the few failures that mean "already so":
  * - no-device: the interface does not exist (ip's own lookup, or ENODEV from the kernel);
  * - no-route: `ip route del` found no such route (ESRCH);
- * - no-address: `ip addr del` found no such address (EADDRNOTAVAIL);
- * - no-table: a routing table that was never used (a fresh namespace has no local table).
+ * - no-address: `ip addr del` found no such address (EADDRNOTAVAIL).
  */
-export type IpFailure = 'no-device' | 'no-route' | 'no-address' | 'no-table' | 'other';
+export type IpFailure = 'no-device' | 'no-route' | 'no-address' | 'other';
 
 export function failureOf(error: unknown): IpFailure {
   if (!(error instanceof IpCommandError)) return 'other';
@@ -47,7 +46,6 @@ export function failureOf(error: unknown): IpFailure {
   if (/^Error: ipv4: Address not found\.$|^RTNETLINK answers: Cannot assign requested address$/m.test(msg)) {
     return 'no-address';
   }
-  if (/^Error: ipv4: FIB table does not exist\./m.test(msg)) return 'no-table';
   return 'other';
 }
 

@@ -18,8 +18,10 @@ export interface Route {
   dev: string | null;
   prefsrc: number | undefined;
   metric: number;
-  /** unicast, blackhole, unreachable, ... */
+  /** unicast, blackhole, unreachable, local, ... */
   type: string;
+  /** main, local, or a number; ip leaves the field out for main. */
+  table: string;
 }
 
 type Json = Record<string, unknown>;
@@ -57,6 +59,7 @@ export function parseRoutes(entries: unknown[]): Route[] {
       prefsrc: typeof e.prefsrc === 'string' ? parseAddress(e.prefsrc) : undefined,
       metric: typeof e.metric === 'number' ? e.metric : 0,
       type: typeof e.type === 'string' ? e.type : 'unicast',
+      table: typeof e.table === 'string' ? e.table : 'main',
     });
   }
   return routes;
@@ -73,9 +76,9 @@ export function parseProxyArp(entries: unknown[]): Set<string> {
   return on;
 }
 
-/** `ip -j route show table local type local <dom0>` → the devices that carry dom0's address. */
-export function parseLocal(entries: unknown[], dom0: number): Set<string> {
+/** The devices that carry dom0's address, from the local table's `local <dom0>` routes. */
+export function dom0Devices(routes: readonly Route[], dom0: number): Set<string> {
   const devs = new Set<string>();
-  for (const r of parseRoutes(entries)) if (r.type === 'local' && r.dst === dom0 && r.dev !== null) devs.add(r.dev);
+  for (const r of routes) if (r.table === 'local' && r.type === 'local' && r.dst === dom0 && r.dev !== null) devs.add(r.dev);
   return devs;
 }

@@ -3,7 +3,7 @@
 import { NetConfigError, ReconcileError, VifNotFoundError } from './errors.js';
 import { failureOf, Ip } from './ip.js';
 import { formatAddress, networkOf, overlap, parseAddress } from './ipv4.js';
-import { parseLinks, parseLocal, parseProxyArp, parseRoutes } from './kernel.js';
+import { dom0Devices, parseLinks, parseProxyArp, parseRoutes } from './kernel.js';
 import { isOurs, planGuest, planRoutes, unsettled } from './plan.js';
 import { hostSysctl, netnsSysctl, type Sysctl } from './sysctl.js';
 import type { Binding, Change, Overlap, Piece } from './types.js';
@@ -90,25 +90,21 @@ export class Routes {
   /**
    * Makes the kernel match the running guests: adds each guest's missing
    * pieces and removes /32 routes in the range on vif* devices that belong to
-   * no running guest. When nothing is missing it reads only the main routing
-   * table and dom0's local routes (two `ip -j` calls, whatever the number of
-   * guests); links and proxy ARP are read (two more) only if some guest lacks
-   * its route or address. Commands run only for changes. Returns what it
+   * no running guest. When nothing is missing it reads only the routing
+   * tables (one `ip -j` call, whatever the number of guests); links and proxy
+   * ARP are read (two more calls) only if some guest lacks its route or
+   * address. Commands run only for changes. Returns what it
    * did; if some changes failed, throws ReconcileError after trying the rest.
    */
   async reconcile(running: readonly Binding[]): Promise<Change[]> {
     const guests = checkBindings(this.net, running);
     return this.serial(async () => {
-      const [main, local] = await Promise.all([
-        this.ip.json(['route', 'show', 'table', 'main']),
-        this.ip.json(['route', 'show', 'table', 'local', 'type', 'local', this.dom0]).catch((e: unknown) => {
-          if (failureOf(e) === 'no-table') return []; // no local address anywhere yet
-          throw e;
-        }),
-      ]);
-      const routes = planRoutes(this.net, parseRoutes(main), guests);
+      // One dump of every table: the main table's routes, and the local
+      // table's routes that say which devices carry dom0's address.
+      const all = parseRoutes(await this.ip.json(['route', 'show', 'table', 'all']));
+      const routes = planRoutes(this.net, all.filter((r) => r.table === 'main'), guests);
       const changes = [...routes.removals];
-      const look = unsettled(routes, parseLocal(local, this.net.dom0), guests);
+      const look = unsettled(routes, dom0Devices(all, this.net.dom0), guests);
       if (look.length > 0) {
         // Only now the bigger reads: which vifs exist, are up, have proxy ARP.
         const [addrs, conf] = await Promise.all([this.ip.json(['addr', 'show']), this.ip.json(['-4', 'netconf', 'show'])]);

@@ -171,6 +171,21 @@ nsTest(t, 'reconcile removes stale routes in the range on vifs, and nothing else
   t.same(await routes.reconcile([g]), [], 'then nothing to do');
 });
 
+nsTest(t, 'calls on one Routes run one at a time, in call order', async (t, ns) => {
+  const routes = routesIn(ns);
+  const g = { vif: await ns.vif(1), address: '172.20.216.5' };
+  // reconcile([]) is called while up() is in flight: it must plan from the
+  // kernel as up() left it, so it sees the new route and removes it.
+  const [, changes, again] = await Promise.all([routes.up(g), routes.reconcile([]), routes.reconcile([g])]);
+  t.same(changes, [{ action: 'remove', what: 'route', ...g }]);
+  t.same(again, [{ action: 'add', what: 'route', ...g }]);
+  t.same(await ns.vifRoutes(), ['172.20.216.5 vif1.0 172.20.216.1 0']);
+  // A failed call does not stop the ones queued after it.
+  const results = await Promise.allSettled([routes.up({ vif: 'vif9.0', address: '172.20.216.9' }), routes.down(g)]);
+  t.match(results, [{ status: 'rejected', reason: { code: 'VifNotFound' } }, { status: 'fulfilled' }]);
+  t.same(await ns.vifRoutes(), []);
+});
+
 nsTest(t, 'overlaps reports addresses and routes outside the vifs', async (t, ns) => {
   const routes = routesIn(ns);
   t.same(await routes.overlaps(), [], 'an empty namespace overlaps nothing');

@@ -4,7 +4,7 @@ import t from 'tap';
 import { IpCommandError, ReconcileError, SysctlError, VifNotFoundError } from '../../src/net/index.js';
 import { failureOf, Ip, run } from '../../src/net/ip.js';
 import { formatAddress, maskOf, overlap, parseAddress, parseCidr } from '../../src/net/ipv4.js';
-import { parseLinks, parseLocal, parseProxyArp, parseRoutes } from '../../src/net/kernel.js';
+import { dom0Devices, parseLinks, parseProxyArp, parseRoutes } from '../../src/net/kernel.js';
 import { planGuest, planRoutes, unsettled } from '../../src/net/plan.js';
 import { checkBindings, checkNetwork, type Guest } from '../../src/net/validate.js';
 import { chmodSync } from 'node:fs';
@@ -65,8 +65,8 @@ t.test('parsing ip -j output skips what is not IPv4 or not shaped as documented'
       { type: 'blackhole', dst: '10.0.0.0/8' },
     ]),
     [
-      { dst: 0xac14d805, prefix: 32, dev: 'vif1.0', prefsrc: 0xac14d801, metric: 2, type: 'unicast' },
-      { dst: 0x0a000000, prefix: 8, dev: null, prefsrc: undefined, metric: 0, type: 'blackhole' },
+      { dst: 0xac14d805, prefix: 32, dev: 'vif1.0', prefsrc: 0xac14d801, metric: 2, type: 'unicast', table: 'main' },
+      { dst: 0x0a000000, prefix: 8, dev: null, prefsrc: undefined, metric: 0, type: 'blackhole', table: 'main' },
     ],
   );
 
@@ -96,10 +96,10 @@ t.test('plan: stale routes, settled guests, and what an unsettled guest lacks', 
   const [g1, g2, g3] = guests as [Guest, Guest, Guest];
   const dom0 = net.dom0;
   const routes = planRoutes(net, [
-    { dst: g1.addr, prefix: 32, dev: 'vif1.0', prefsrc: dom0, metric: 0, type: 'unicast' },
-    { dst: g2.addr, prefix: 32, dev: 'vif2.0', prefsrc: dom0, metric: 2, type: 'unicast' }, // vif-route's: kept, but not ours
-    { dst: g2.addr, prefix: 32, dev: 'vif9.0', prefsrc: dom0, metric: 0, type: 'unicast' },
-    { dst: g3.addr, prefix: 32, dev: 'vif3.0', prefsrc: undefined, metric: 0, type: 'unicast' }, // wrong src
+    { dst: g1.addr, prefix: 32, dev: 'vif1.0', prefsrc: dom0, metric: 0, type: 'unicast', table: 'main' },
+    { dst: g2.addr, prefix: 32, dev: 'vif2.0', prefsrc: dom0, metric: 2, type: 'unicast', table: 'main' }, // vif-route's: kept, but not ours
+    { dst: g2.addr, prefix: 32, dev: 'vif9.0', prefsrc: dom0, metric: 0, type: 'unicast', table: 'main' },
+    { dst: g3.addr, prefix: 32, dev: 'vif3.0', prefsrc: undefined, metric: 0, type: 'unicast', table: 'main' }, // wrong src
   ], guests);
   t.same(routes.removals, [{ action: 'remove', what: 'route', vif: 'vif9.0', address: '172.20.216.6' }]);
   t.same([...routes.present], [`vif1.0 ${g1.addr}`]);
@@ -119,18 +119,17 @@ t.test('plan: stale routes, settled guests, and what an unsettled guest lacks', 
   t.same(planGuest(net, new Map(), proxy, routes, g1), [{ action: 'skip', what: 'vif', vif: 'vif1.0', address: '172.20.216.5' }]);
 });
 
-t.test('parseLocal: devices holding dom0', async (t) => {
+t.test('dom0Devices: devices holding dom0, from the local table', async (t) => {
   const dom0 = parseAddress('172.20.216.1')!;
-  const local = parseLocal(
-    [
-      { type: 'local', dst: '172.20.216.1', dev: 'vif1.0' },
-      { type: 'local', dst: '172.20.216.2', dev: 'vif2.0' },
-      { type: 'broadcast', dst: '172.20.216.1', dev: 'vif3.0' },
-      { type: 'local', dst: '172.20.216.1' },
-    ],
-    dom0,
-  );
-  t.same([...local], ['vif1.0']);
+  const routes = parseRoutes([
+    { type: 'local', dst: '172.20.216.1', dev: 'vif1.0', table: 'local' },
+    { type: 'local', dst: '172.20.216.2', dev: 'vif2.0', table: 'local' },
+    { type: 'broadcast', dst: '172.20.216.1', dev: 'vif3.0', table: 'local' },
+    { type: 'local', dst: '172.20.216.1', dev: 'vif4.0' },
+    { type: 'local', dst: '172.20.216.1', table: 'local' },
+  ]);
+  t.equal(routes[3]!.table, 'main', 'no table field means main');
+  t.same([...dom0Devices(routes, dom0)], ['vif1.0']);
 });
 
 t.test('failureOf tells "already so" from real failures', async (t) => {
