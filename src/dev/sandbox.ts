@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { systemBusConfig } from './bus-config.js';
 
 const run = promisify(execFile);
 
@@ -97,46 +98,19 @@ export class Sandbox {
         .map(([sec, keys]) => `[${sec}]\n${Object.entries(keys).map(([k, v]) => `${k}=${v}\n`).join('')}`)
         .join('\n'),
     );
-    writeFileSync(join(this.dir, 'bus.conf'), this.busConfig());
+    writeFileSync(
+      join(this.dir, 'bus.conf'),
+      systemBusConfig({
+        socket: join(this.dir, 'bus'),
+        policyFiles: [join(PACKAGE_ROOT, 'systemd', 'org.domud.Domud1.conf'), ...(this.o.policies ?? [])],
+      }),
+    );
     if (this.netns) {
       await run('ip', ['netns', 'add', this.netns]);
       await run('ip', ['-n', this.netns, 'link', 'set', 'lo', 'up']);
     }
     this.bus = spawn('dbus-daemon', ['--nofork', '--nopidfile', `--config-file=${join(this.dir, 'bus.conf')}`], { stdio: 'ignore' });
     await this.waitFor(() => existsSync(join(this.dir, 'bus')), 'dbus-daemon to listen');
-  }
-
-  /** A bus like the system bus: method calls denied unless a policy file allows them. */
-  private busConfig(): string {
-    const includes = [join(PACKAGE_ROOT, 'systemd', 'org.domud.Domud1.conf'), ...(this.o.policies ?? [])];
-    return `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>${this.address}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
-    <deny send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus" send_member="UpdateActivationEnvironment"/>
-  </policy>
-  <policy user="root">
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Monitoring"/>
-  </policy>
-${includes.map((f) => `  <include>${f}</include>`).join('\n')}
-</busconfig>
-`;
   }
 
   /** Starts domud and resolves once it owns org.domud.Domud1. */

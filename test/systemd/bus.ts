@@ -7,15 +7,9 @@ import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type BusConfigOptions, systemBusConfig } from '../../src/dev/bus-config.js';
 
-export interface BusOptions {
-  /** Policy files (like org.domud.Domud1.conf) the bus includes. */
-  readonly policyFiles?: readonly string[];
-  /** Directories of activation files (like org.domud.Domud1.service). */
-  readonly serviceDirs?: readonly string[];
-  /** How long an activated service may take to own its name (dbus-daemon's default: 25 s). */
-  readonly serviceStartTimeoutMs?: number;
-}
+export type BusOptions = Omit<BusConfigOptions, 'socket'>;
 
 export interface Bus {
   /** The address to put in DBUS_SYSTEM_BUS_ADDRESS. */
@@ -26,51 +20,12 @@ export interface Bus {
   stop(): Promise<void>;
 }
 
-const xmlText = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-
-/** The policy part of Debian's /usr/share/dbus-1/system.conf. */
-const SYSTEM_DEFAULT_POLICY = `
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
-    <deny send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus" send_member="UpdateActivationEnvironment"/>
-  </policy>`;
-
-export function busConfig(socket: string, opts: BusOptions): string {
-  const lines = [
-    '<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"',
-    ' "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">',
-    '<busconfig>',
-    '  <type>system</type>',
-    `  <listen>unix:path=${xmlText(socket)}</listen>`,
-    '  <auth>EXTERNAL</auth>',
-    ...(opts.serviceDirs ?? []).map((d) => `  <servicedir>${xmlText(d)}</servicedir>`),
-    ...(opts.serviceStartTimeoutMs === undefined ? [] : [`  <limit name="service_start_timeout">${opts.serviceStartTimeoutMs}</limit>`]),
-    SYSTEM_DEFAULT_POLICY,
-    ...(opts.policyFiles ?? []).map((f) => `  <include>${xmlText(f)}</include>`),
-    '</busconfig>',
-    '',
-  ];
-  return lines.join('\n');
-}
-
 /** Starts the bus; resolves once it listens, rejects with its stderr if it cannot start. */
 export async function startBus(opts: BusOptions = {}): Promise<Bus> {
   const dir = mkdtempSync(join(tmpdir(), 'domud-bus-'));
   chmodSync(dir, 0o755); // other users (the tests' "nobody") connect too
   const configFile = join(dir, 'bus.conf');
-  writeFileSync(configFile, busConfig(join(dir, 'socket'), opts));
+  writeFileSync(configFile, systemBusConfig({ socket: join(dir, 'socket'), ...opts }));
   // env -i, not just spawn's env: tap adds its loaders to children's
   // environment, and the bus would pass them on to what it activates.
   const child = spawn('env', ['-i', `PATH=${process.env.PATH}`, 'dbus-daemon', `--config-file=${configFile}`, '--nofork', '--nopidfile', '--print-address=1'], {
