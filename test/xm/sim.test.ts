@@ -1,0 +1,97 @@
+// The simulator's own behaviour beyond what the driver uses: the words and
+// statuses of the real tools, so other areas can rely on them.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { parseList } from '../../src/xm/index.js';
+import { FLAVOURS, sim, stateDir } from '../../sim/testing.js';
+
+const [xm41, xm303, xl] = FLAVOURS as [(typeof FLAVOURS)[0], (typeof FLAVOURS)[0], (typeof FLAVOURS)[0]];
+const CFG = 'name = "web"\nmemory = 64\nvcpus = 1\nkernel = "/boot/vmlinuz"\nvif = [ "mac=00:16:3e:00:00:07,ip=172.20.216.7,script=vif-route" ]\n';
+
+t.test('refuses to run without a state directory or with an unknown flavour', async (t) => {
+  t.match(await sim({}, ['list']), { status: 2, stderr: /XMSIM_STATE/ });
+  t.match(await sim({ XMSIM_STATE: stateDir(t), XMSIM_FLAVOR: 'xend' }, ['list']), { status: 2, stderr: /XMSIM_FLAVOR/ });
+});
+
+t.test('unknown subcommands, prefixes, usage', async (t) => {
+  const dir = stateDir(t);
+  t.match(await sim({ ...xm41.env, XMSIM_STATE: dir }, ['frobnicate']), { status: 1, stderr: 'Error: Subcommand frobnicate not found!\n' });
+  t.match(await sim({ ...xm303.env, XMSIM_STATE: dir }, ['frobnicate']), { status: 1, stderr: 'Error: Sub Command frobnicate not found!\n' });
+  t.match(await sim({ ...xl.env, XMSIM_STATE: dir }, ['frobnicate']), { status: 1 });
+  t.match(await sim({ ...xm41.env, XMSIM_STATE: dir }, ['li']), { status: 0, stdout: /^Name/ });
+  t.match(await sim({ ...xl.env, XMSIM_STATE: dir }, ['li']), { status: 1 });
+  t.match(await sim({ ...xm41.env, XMSIM_STATE: dir }, ['destroy']), { status: 1, stderr: /requires 1 argument/ });
+});
+
+t.test('domid, domname, network-list and list -l in each flavour', async (t) => {
+  for (const f of FLAVOURS) {
+    const env = { ...f.env, XMSIM_STATE: stateDir(t) };
+    const cfg = join(env.XMSIM_STATE, 'web.cfg');
+    writeFileSync(cfg, CFG);
+    t.equal((await sim(env, ['create', cfg])).status, 0, f.label);
+    t.equal((await sim(env, ['domid', 'web'])).stdout, '1\n');
+    t.equal((await sim(env, ['domname', '1'])).stdout, 'web\n');
+    const nl = await sim(env, ['network-list', 'web']);
+    t.match(nl.stdout, /^Idx BE .*\n0 +0 +00:16:3e:00:00:07 .*\/local\/domain\/0\/backend\/vif\/1\/0/);
+    const long = (await sim(env, ['list', '-l', 'web'])).stdout;
+    if (f.kind === 'xl') t.match(JSON.parse(long), [{ domid: 1, config: { c_info: { name: 'web' } } }]);
+    else t.match(long, /^\(domain\s+\(domid 1\)\s+\(name web\)/);
+    t.equal(parseList((await sim(env, ['list'])).stdout).length, 2);
+    const dn = await sim(env, ['domname', '9']);
+    t.equal(dn.status, f.kind === 'xl' || f === xm303 ? 1 : 3);
+    t.match(dn.stderr, f.kind === 'xl' ? /Can't get domain name of domain id '9'/ : /Domain '9' does not exist/);
+  }
+});
+
+t.test('Domain-0 cannot be destroyed or shut down', async (t) => {
+  for (const f of FLAVOURS) {
+    const env = { ...f.env, XMSIM_STATE: stateDir(t) };
+    const d = await sim(env, ['destroy', 'Domain-0']);
+    t.equal(d.status, 1);
+    t.match(d.stderr, f.kind === 'xl' ? 'Not destroying domain 0' : 'Cannot destroy privileged domain');
+    t.equal((await sim(env, ['shutdown', '0'])).status, 1);
+  }
+});
+
+t.test('create: key=value arguments, like each tool', async (t) => {
+  const xmEnv = { ...xm41.env, XMSIM_STATE: stateDir(t) };
+  const cfg = join(xmEnv.XMSIM_STATE, 'g.cfg');
+  writeFileSync(cfg, 'name = "a" + suffix\nmemory = 64\nkernel = "/k"\n');
+  t.match(await sim(xmEnv, ['create', cfg, 'suffix=-x', 'memory=99']), { status: 0, stdout: 'Using config file "' + cfg + '".\nStarted domain a-x\n' });
+  t.match(parseList((await sim(xmEnv, ['list'])).stdout)[1], { name: 'a-x', memory: 99 });
+  const xlEnv = { ...xl.env, XMSIM_STATE: stateDir(t) };
+  const cfg2 = join(xlEnv.XMSIM_STATE, 'g.cfg');
+  writeFileSync(cfg2, CFG);
+  t.match(await sim(xlEnv, ['create', cfg2, 'name="g9"', 'memory=77']), { status: 0, stdout: '', stderr: `Parsing config from ${cfg2}\n` });
+  t.match(parseList((await sim(xlEnv, ['list'])).stdout)[1], { name: 'g9', memory: 77 });
+  t.match(await sim(xlEnv, ['create', cfg2, 'name=g9']), { status: 1, stderr: /config parsing error near `g9'/ });
+});
+
+t.test("xl's grammar: escapes, lists, Python", async (t) => {
+  const env = { ...xl.env, XMSIM_STATE: stateDir(t) };
+  const cfg = join(env.XMSIM_STATE, 'g.cfg');
+  const check = async (text: string) => {
+    writeFileSync(cfg, text);
+    return sim(env, ['create', cfg]);
+  };
+  t.match(await check('name = "a\\qb"\nkernel = "/k"\n'), { status: 1, stderr: /invalid character after backlash/ });
+  t.match(await check('name = "a"; kernel = "/k"\nmemory = 0x40\ndisk = [ "phy:/dev/a,xvda,w",\n "phy:/dev/b,xvdb,w", ]\n'), { status: 0 });
+  t.match(await check('import os\n'), { status: 1, stderr: /config parsing error/ });
+  t.match(await check('name = "b"\nkernel = "/k"\nmemory = "64"\n'), { status: 1, stderr: /wrong type/ });
+  t.match(await check('name = "c"\n'), { status: 1, stderr: /no kernel specified/ });
+  t.match(await check('kernel = "/k"\n'), { status: 1, stderr: 'Domain name must be specified.' });
+});
+
+t.test("xm's Python: errors and names", async (t) => {
+  const env = { ...xm41.env, XMSIM_STATE: stateDir(t) };
+  const cfg = join(env.XMSIM_STATE, 'g.cfg');
+  const check = async (text: string) => {
+    writeFileSync(cfg, text);
+    return sim(env, ['create', cfg]);
+  };
+  t.match(await check('name = "a b"\nkernel = "/k"\n'), { status: 1, stderr: 'Error: invalid vm name' });
+  t.match(await check('name = "a"\n'), { status: 1, stderr: 'Error: No kernel specified' });
+  t.match(await check('name = "a"\nkernel = "/k"\nraise ValueError("nope")\n'), { status: 1, stderr: 'Error: nope' });
+  t.match(await sim(env, ['create', join(env.XMSIM_STATE, 'none.cfg')]), { status: 1, stderr: 'Error: Unable to open config file' });
+});
