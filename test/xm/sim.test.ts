@@ -9,6 +9,17 @@ import { FLAVOURS, sim, stateDir } from '../../sim/testing.js';
 const [xm41, xm303, xl] = FLAVOURS as [(typeof FLAVOURS)[0], (typeof FLAVOURS)[0], (typeof FLAVOURS)[0]];
 const CFG = 'name = "web"\nmemory = 64\nvcpus = 1\nkernel = "/boot/vmlinuz"\nvif = [ "mac=00:16:3e:00:00:07,ip=172.20.216.7,script=vif-route" ]\n';
 
+/** `check(text)` runs create on a config file holding `text`. */
+function creator(t: Parameters<typeof stateDir>[0], flavour: Record<string, string>) {
+  const env = { ...flavour, XMSIM_STATE: stateDir(t) };
+  const cfg = join(env.XMSIM_STATE, 'g.cfg');
+  const check = (text: string) => {
+    writeFileSync(cfg, text);
+    return sim(env, ['create', cfg]);
+  };
+  return { env, check };
+}
+
 t.test('refuses to run without a state directory or with an unknown flavour', async (t) => {
   t.match(await sim({}, ['list']), { status: 2, stderr: /XMSIM_STATE/ });
   t.match(await sim({ XMSIM_STATE: stateDir(t), XMSIM_FLAVOR: 'xend' }, ['list']), { status: 2, stderr: /XMSIM_FLAVOR/ });
@@ -69,12 +80,7 @@ t.test('create: key=value arguments, like each tool', async (t) => {
 });
 
 t.test("xl's grammar: escapes, lists, Python", async (t) => {
-  const env = { ...xl.env, XMSIM_STATE: stateDir(t) };
-  const cfg = join(env.XMSIM_STATE, 'g.cfg');
-  const check = async (text: string) => {
-    writeFileSync(cfg, text);
-    return sim(env, ['create', cfg]);
-  };
+  const { check } = creator(t, xl.env);
   t.match(await check('name = "a\\qb"\nkernel = "/k"\n'), { status: 1, stderr: /invalid character after backlash/ });
   t.match(await check('name = "a"; kernel = "/k"\nmemory = 0x40\ndisk = [ "phy:/dev/a,xvda,w",\n "phy:/dev/b,xvdb,w", ]\n'), { status: 0 });
   t.match(await check('import os\n'), { status: 1, stderr: /config parsing error/ });
@@ -84,12 +90,7 @@ t.test("xl's grammar: escapes, lists, Python", async (t) => {
 });
 
 t.test("xm's Python: errors and names", async (t) => {
-  const env = { ...xm41.env, XMSIM_STATE: stateDir(t) };
-  const cfg = join(env.XMSIM_STATE, 'g.cfg');
-  const check = async (text: string) => {
-    writeFileSync(cfg, text);
-    return sim(env, ['create', cfg]);
-  };
+  const { check, env } = creator(t, xm41.env);
   t.match(await check('name = "a b"\nkernel = "/k"\n'), { status: 1, stderr: 'Error: invalid vm name' });
   t.match(await check('name = "a"\n'), { status: 1, stderr: 'Error: No kernel specified' });
   t.match(await check('name = "a"\nkernel = "/k"\nraise ValueError("nope")\n'), { status: 1, stderr: 'Error: nope' });
