@@ -9,6 +9,8 @@ import { promisify } from 'node:util';
 import type { Test } from 'tap';
 
 const execFileP = promisify(execFile);
+/** Every namespace this process made, to check that none outlives its test. */
+const made = new Set<string>();
 
 export async function sh(argv: string[], input?: string): Promise<string> {
   if (input === undefined) return (await execFileP(argv[0]!, argv.slice(1), { maxBuffer: 64 << 20 })).stdout;
@@ -35,6 +37,7 @@ export class Netns {
   static async create(t: Test): Promise<Netns> {
     const ns = new Netns(`domud-test-${randomBytes(6).toString('hex')}`);
     await sh(['ip', 'netns', 'add', ns.name]);
+    made.add(ns.name);
     t.teardown(() => ns.destroy());
     // A new namespace copies IPv4 settings from the host's; a CI host running
     // Docker has forwarding on. Start every test from a clean dom0's state.
@@ -116,11 +119,11 @@ export function nsTest(t: Test, name: string, fn: (t: Test, ns: Netns) => Promis
   }) as unknown as Promise<void>;
 }
 
-/** Test namespaces (domud-test-*) that exist now; none should outlive its test. */
+/** Namespaces made by this process that exist now; none should outlive its test. */
 export async function leftoverNamespaces(): Promise<string[]> {
   const list = await sh(['ip', '-j', 'netns', 'list']);
   if (list.trim() === '') return [];
-  return (JSON.parse(list) as Array<{ name: string }>).map((n) => n.name).filter((n) => n.startsWith('domud-test-'));
+  return (JSON.parse(list) as Array<{ name: string }>).map((n) => n.name).filter((n) => made.has(n));
 }
 
 // `npx tap test/net` runs every file here; run directly, this helper checks itself.
