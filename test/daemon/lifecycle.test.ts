@@ -120,6 +120,7 @@ t.test('errors of the contract', async (t) => {
   const P = 'org.domud.Domud1.Error.';
   await err('CreateDomain', ['sa{sv}', 'bad/name', '0'], `${P}InvalidName`, /Invalid domain name/);
   await err('CreateDomain', ['sa{sv}', 'DOMAIN-0', '0'], `${P}InvalidName`, /reserved/);
+  await err('CreateDomain', ['sa{sv}', '1234', '0'], `${P}InvalidName`, /would be read as a\s+domain id/);
   await err('CreateDomain', ['sa{sv}', 'a', '1', 'colour', 's', 'red'], `${P}InvalidArgument`, /Unknown option "colour"/);
   await err('CreateDomain', ['sa{sv}', 'a', '1', 'memory', 's', '128'], `${P}InvalidArgument`, /must be of D-Bus type u/);
   await err('CreateDomain', ['sa{sv}', 'a', '1', 'memory', 'u', '1'], `${P}InvalidArgument`, /between 16 and/);

@@ -7,7 +7,7 @@ import { rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Allocator, Lease, Pool } from '../../ipam/index.js';
 import type { Binding, Routes } from '../../net/index.js';
-import { renderGuestConfig, writeGuestConfig, type DomainInfo, type GuestSpec, type Toolstack } from '../../xm/index.js';
+import { ConfigValueError, renderGuestConfig, writeGuestConfig, type DomainInfo, type GuestSpec, type Toolstack } from '../../xm/index.js';
 import {
   type Domain,
   type DomainSettings,
@@ -21,6 +21,7 @@ import {
 import {
   AlreadyRunningError,
   DomainExistsError,
+  InvalidNameError,
   NoSuchDomainError,
   NotRunningError,
   ShuttingDownError,
@@ -115,7 +116,13 @@ export class DomainManager extends EventEmitter<ManagerEvents> {
     const checked = checkOptions(options, this.deps.defaults);
     // Render once with a stand-in address so that a value the config file
     // cannot carry is refused before anything is leased or written.
-    renderGuestConfig(this.guestSpec(name, checked.settings, this.pool.dom0, checked.mac ?? '00:16:3e:00:00:01'));
+    try {
+      renderGuestConfig(this.guestSpec(name, checked.settings, this.pool.dom0, checked.mac ?? '00:16:3e:00:00:01'));
+    } catch (e) {
+      // A name of digits only would be read by xm and xl as a domain id.
+      if (e instanceof ConfigValueError && e.field === 'name') throw new InvalidNameError(`Invalid domain name "${name}": ${e.message}`);
+      throw e;
+    }
     return this.call(name, async () => {
       if (this.records.has(name)) throw new DomainExistsError(name);
       const mac = checked.mac ?? this.freshMac();
