@@ -10,8 +10,10 @@ phase() { echo "DOMUD-E2E: phase $1"; }
 ok() { echo "DOMUD-E2E: ok $1"; }
 not_ok() {
   local name=$1; shift
-  echo "DOMUD-E2E: not ok $name $(printf '%s' "$*" | tr '\n' ' ' | cut -c1-400)"
+  echo "DOMUD-E2E: not ok $name $(printf '%s' "$*" | tr '\n' ' ' | cut -c1-600)"
   FAILED=$((FAILED + 1))
+  # what domud said last, for whoever reads the serial log
+  [ -f /tmp/domud.log ] && tail -n 4 /tmp/domud.log | cut -c1-1000 | sed 's/^/domud.log: /'
 }
 # check NAME COMMAND...: one result line; a failing command's output is the
 # detail. COMMAND runs in this shell (it may set variables for later checks);

@@ -5,7 +5,7 @@
 #
 # usage: npm run test:xen            (as root; bash test/xen/run.sh)
 # env:   DOMUD_XEN_CACHE    image cache   (default ${XDG_CACHE_HOME:-~/.cache}/domud-xen-e2e)
-#        DOMUD_XEN_TIMEOUT  seconds QEMU may run before it is killed (default 480)
+#        DOMUD_XEN_TIMEOUT  seconds QEMU may run before it is killed (default 600)
 #        DOMUD_XEN_KEEP=1   keep the run directory (serial log, payload) after a pass
 # Exit 0 only when every check passed and dom0 finished in time; a machine that
 # cannot run this (no root, no QEMU, no disk) fails with the reason, it never skips.
@@ -13,7 +13,7 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 CACHE=${DOMUD_XEN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/domud-xen-e2e}
-TIMEOUT=${DOMUD_XEN_TIMEOUT:-480}
+TIMEOUT=${DOMUD_XEN_TIMEOUT:-600}
 
 T0=$EPOCHREALTIME
 elapsed() { awk -v a="$T0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
