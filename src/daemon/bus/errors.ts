@@ -28,10 +28,15 @@ const NAMES: Readonly<Record<string, string>> = {
   ToolstackTimeout: `${P}Timeout`,
   DomainNotFound: `${P}NotRunning`,
   ConfigValue: `${P}InvalidArgument`,
-  // the routes (an addition to the contract: creating a vif route failed)
-  IpCommand: `${P}NetworkFailed`,
-  Net: `${P}NetworkFailed`,
+  // the routes (an addition to the contract: a vif or its route could not be set up)
+  NetConfigInvalid: `${P}NetworkFailed`,
   InvalidBinding: `${P}NetworkFailed`,
+  IpMissing: `${P}NetworkFailed`,
+  IpCommandFailed: `${P}NetworkFailed`,
+  IpOutputInvalid: `${P}NetworkFailed`,
+  VifNotFound: `${P}NetworkFailed`,
+  SysctlFailed: `${P}NetworkFailed`,
+  ReconcileFailed: `${P}NetworkFailed`,
   // authorization
   AccessDenied: `${F}AccessDenied`,
   InteractiveAuthorizationRequired: `${F}InteractiveAuthorizationRequired`,
