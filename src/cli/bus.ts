@@ -47,6 +47,8 @@ export interface Signal {
 type Pending = { resolve: (body: unknown[]) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
 
 export class Bus {
+  /** Our unique name on the bus, from Hello. */
+  name = '';
   private serial = 1;
   private readonly pending = new Map<number, Pending>();
   private closed = false;
@@ -79,7 +81,7 @@ export class Bus {
       throw new BusError('org.freedesktop.DBus.Error.BadAddress', `bad bus address "${address}": ${(e as Error).message}`, true);
     }
     const bus = new Bus(conn, Message, Variant, address);
-    await bus.call({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', iface: 'org.freedesktop.DBus', member: 'Hello', timeoutMs: 25_000 });
+    [bus.name] = (await bus.call({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', iface: 'org.freedesktop.DBus', member: 'Hello', timeoutMs: 25_000 })) as [string];
     return bus;
   }
 

@@ -1,7 +1,7 @@
 // domuctl against the real daemon on a private system-like bus (Sandbox):
 // every command in human and JSON output, the error lines and exit codes.
 import t from 'tap';
-import { background, domuctl, on, sandbox, startDaemon, until } from './run.js';
+import { argv, background, domuctl, on, sandbox, startDaemon, until } from './run.js';
 
 t.setTimeout(900_000);
 
@@ -109,6 +109,17 @@ t.test('with the daemon', async (t) => {
     t.same(JSON.parse((await on(s, ['list', '--json'])).stdout).map((d: { name: string }) => d.name).sort(), ['db-2', 'web1'], 'nothing was created');
   });
 
+  t.test('on a terminal: a progress indicator on stderr', async (t) => {
+    const q = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+    const cmd = [process.execPath, ...argv(['--bus', s.address, 'create', 'tty1'])].map(q).join(' ');
+    const r = await s.exec('script', ['-qec', cmd, '/dev/null']);
+    t.equal(r.code, 0, r.stdout);
+    t.match(r.stdout, /\| creating tty1 \d+s/);
+    t.match(r.stdout, /\r\x1b\[K/, 'and clears it');
+    t.match(r.stdout, /Name: tty1/);
+    t.equal((await on(s, ['destroy', 'tty1'])).code, 0);
+  });
+
   t.test('an unprivileged caller may read but not change', async (t) => {
     const l = await on(s, ['list'], { uid: 65534 });
     t.equal(l.code, 0, l.stderr);
@@ -130,7 +141,7 @@ t.test('with the daemon', async (t) => {
     const show = JSON.parse((await on(s, ['show', 'db-2', '--json'])).stdout);
     t.match(show, { state: 'stopped', id: -1, vif: '' });
     t.match((await on(s, ['show', 'db-2'])).stdout, /Domain ID: -\n.*\n.*\n +Vif: -\n/);
-    t.match((await on(s, ['list'])).stdout, /db-2 +- stopped +172\.20\.216\.77\n/);
+    t.match((await on(s, ['list'])).stdout, /db-2 +- +stopped +172\.20\.216\.77\n/);
     const again = await on(s, ['shutdown', 'db-2']);
     t.equal(again.code, 10, again.stderr);
     t.match(again.stderr, /NotRunning/);

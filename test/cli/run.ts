@@ -29,20 +29,10 @@ export function domuctl(args: readonly string[], env: NodeJS.ProcessEnv = proces
 /** domuctl against the sandbox's bus, optionally as another user. */
 export function on(s: Sandbox, args: readonly string[], opts: { uid?: number } = {}): Promise<Result> {
   if (opts.uid === undefined) return domuctl(['--bus', s.address, ...args]);
-  // Another user cannot write tap's coverage records: run it without them.
-  const loader = process.execArgv.filter((a) => !a.includes('processinfo'));
-  return withoutNodeOptions(() => s.exec(process.execPath, [...loader, DOMUCTL, '--bus', s.address, ...args], opts));
-}
-
-/** Runs `spawn` (which must start its child synchronously) with NODE_OPTIONS unset. */
-function withoutNodeOptions<T>(spawn: () => T): T {
-  const saved = process.env.NODE_OPTIONS;
-  delete process.env.NODE_OPTIONS;
-  try {
-    return spawn();
-  } finally {
-    if (saved !== undefined) process.env.NODE_OPTIONS = saved;
-  }
+  // tap's process hooks put its loader into every child's NODE_OPTIONS, and
+  // another user cannot write tap's records: `env -u` drops it for this one.
+  const loader = process.execArgv.filter((a) => a.includes('@tapjs/typescript'));
+  return s.exec('env', ['-u', 'NODE_OPTIONS', process.execPath, ...loader, DOMUCTL, '--bus', s.address, ...args], opts);
 }
 
 /** A long-running domuctl (monitor); resolves once it printed `ready` on stderr. */
@@ -74,7 +64,15 @@ export async function sandbox(): Promise<Sandbox> {
   return Sandbox.create({ flavour: 'xl' });
 }
 
-/** Starts the built daemon outside tap's coverage (it is not what these tests cover). */
+/** Starts the built daemon without coverage: it is not what these tests cover. */
 export function startDaemon(s: Sandbox): Promise<unknown> {
-  return withoutNodeOptions(() => s.startDaemon());
+  const key = '_TAPJS_PROCESSINFO_COVERAGE_';
+  const saved = process.env[key];
+  process.env[key] = '0'; // tap's spawn hook copies this into the child
+  try {
+    return s.startDaemon(); // spawns before its first await
+  } finally {
+    if (saved === undefined) delete process.env[key];
+    else process.env[key] = saved;
+  }
 }

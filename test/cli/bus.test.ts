@@ -1,0 +1,101 @@
+// domuctl's small D-Bus client on a real dbus-daemon: replies, errors,
+// timeouts, stray messages, and a connection that goes away.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import dbus from 'dbus-next';
+import t from 'tap';
+import { Bus, BusError, unwrap } from '../../src/cli/bus.js';
+import { Sandbox } from '../../src/dev/sandbox.js';
+
+t.setTimeout(120_000);
+// The sandbox's bus denies method calls by default, like a system bus; these
+// tests call peers of their own, so they allow that.
+const dir = mkdtempSync(join(tmpdir(), 'domuctl-bus-'));
+const policy = join(dir, 'allow-calls.conf');
+writeFileSync(
+  policy,
+  `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig><policy context="default"><allow send_type="method_call"/></policy></busconfig>
+`,
+);
+const s = await Sandbox.create({ netns: false, policies: [policy] });
+t.teardown(async () => {
+  await s.destroy();
+  rmSync(dir, { recursive: true, force: true });
+});
+const DBUS = { destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', iface: 'org.freedesktop.DBus' };
+
+t.test('calls, replies and error replies', async (t) => {
+  const bus = await Bus.open(s.address);
+  t.match(bus.name, /^:1\.\d+$/);
+  const [id] = await bus.call({ ...DBUS, member: 'GetId', timeoutMs: 5000 });
+  t.match(id, /^[0-9a-f]{32}$/);
+  const [has] = await bus.call({ ...DBUS, member: 'NameHasOwner', signature: 's', body: ['org.domud.Domud1'], timeoutMs: 5000, interactive: true });
+  t.equal(has, false);
+  await t.rejects(bus.call({ ...DBUS, member: 'GetNameOwner', signature: 's', body: ['org.nobody.Here'], timeoutMs: 5000 }), {
+    errorName: 'org.freedesktop.DBus.Error.NameHasNoOwner',
+    message: /org\.nobody\.Here/,
+    local: false,
+  });
+  const [props] = await bus.call({ ...DBUS, iface: 'org.freedesktop.DBus.Properties', member: 'GetAll', signature: 's', body: ['org.freedesktop.DBus'], timeoutMs: 5000 });
+  t.ok(Array.isArray(unwrap(props).Features));
+  bus.close();
+  await t.rejects(bus.call({ ...DBUS, member: 'GetId', timeoutMs: 5000 }), { errorName: 'org.freedesktop.DBus.Error.Disconnected', local: true, message: /is closed/ });
+});
+
+t.test('calls addressed to us are not answered: they time out', async (t) => {
+  const bus = await Bus.open(s.address);
+  await t.rejects(bus.call({ destination: bus.name, path: '/x', iface: 'org.x.Y', member: 'Z', timeoutMs: 200 }), {
+    errorName: 'org.freedesktop.DBus.Error.Timeout',
+    message: 'no reply to Z within 0 s',
+    local: true,
+  });
+  bus.close();
+});
+
+t.test('a peer: late replies, an error without text, signals', async (t) => {
+  const peer = dbus.sessionBus({ busAddress: s.address });
+  await new Promise((r) => peer.once('connect', r));
+  const peerName = (peer as unknown as { name: string }).name;
+  peer.addMethodHandler((m: dbus.Message) => {
+    const reply =
+      m.member === 'Quiet'
+        ? new dbus.Message({ type: dbus.MessageType.ERROR, replySerial: m.serial as never, destination: m.sender, errorName: 'org.x.Error.Quiet' })
+        : dbus.Message.newMethodReturn(m, 's', ['late']);
+    setTimeout(() => peer.send(reply), m.member === 'Quiet' ? 0 : 300);
+    return true;
+  });
+  const bus = await Bus.open(s.address);
+  const call = (member: string, timeoutMs: number) => bus.call({ destination: peerName, path: '/x', iface: 'org.x.Y', member, timeoutMs });
+  await t.rejects(call('Quiet', 5000), { errorName: 'org.x.Error.Quiet', message: '' });
+  await t.rejects(call('Slow', 50), { errorName: 'org.freedesktop.DBus.Error.Timeout', message: /Slow/, local: true });
+  t.same(await call('Slow', 5000), ['late'], 'the first, late reply was dropped; this one counts');
+  await bus.addMatch(`type='signal',sender='${peerName}'`);
+  peer.send(dbus.Message.newSignal('/x', 'org.x.Y', 'Unheard')); // nobody listening yet: the default handler drops it
+  await t.rejects(call('Quiet', 5000), { errorName: 'org.x.Error.Quiet', message: '', local: false }, 'a round trip: the signal sent before this reply has been dispatched');
+  const got = new Promise((r) => (bus.onSignal = r));
+  peer.send(dbus.Message.newSignal('/x', 'org.x.Y', 'Heard', 's', ['hi']));
+  t.same(await got, { path: '/x', iface: 'org.x.Y', member: 'Heard', body: ['hi'] });
+  peer.disconnect();
+  bus.close();
+});
+
+t.test('a connection that fails or ends', async (t) => {
+  const bus = await Bus.open(s.address);
+  const conn = (bus as unknown as { conn: NodeJS.EventEmitter }).conn;
+  const pending = bus.call({ destination: bus.name, path: '/x', iface: 'org.x.Y', member: 'Z', timeoutMs: 60_000 });
+  conn.emit('error', new Error('boom')); // the default onClose takes it
+  await t.rejects(pending, { errorName: 'org.freedesktop.DBus.Error.Disconnected', message: /boom/, local: true });
+  let closes = 0;
+  bus.onClose = () => closes++;
+  conn.emit('end');
+  t.equal(closes, 0, 'reported once only');
+  bus.close();
+
+  const other = await Bus.open(s.address);
+  const ended = new Promise<BusError>((r) => (other.onClose = r));
+  (other as unknown as { conn: NodeJS.EventEmitter }).conn.emit('end');
+  t.match(await ended, { message: /closed the connection/ });
+  other.close();
+});
