@@ -1,0 +1,91 @@
+// The reconcile loop against changes made behind domud's back: a guest
+// destroyed with the toolstack itself, a guest started by hand, a route
+// deleted, a stale route added. Everything is done with the real tools
+// (the simulator's own commands, `ip` in the namespace).
+import t from 'tap';
+import type { Sandbox } from '../../src/dev/sandbox.js';
+import { startSandbox } from '../support/daemon.js';
+import { Client, DOMAIN_IFACE, MANAGER, MANAGER_IFACE, PROPS, eventually, unwrap } from './fixtures/client.js';
+
+interface Route {
+  dst: string;
+  dev: string;
+  prefsrc?: string;
+}
+
+async function rangeRoutes(s: Sandbox): Promise<Route[]> {
+  const r = await s.ip(['-j', 'route', 'show']);
+  return (JSON.parse(r.stdout || '[]') as Route[]).filter((x) => x.dst.startsWith('172.20.216.'));
+}
+
+t.test('guests and routes changed behind domud\'s back', { skip: process.getuid?.() !== 0 && 'needs root for a network namespace' }, async (t) => {
+  const s = await startSandbox(t, {});
+  t.ok(s.netns, 'a namespace of its own');
+  const c = await Client.connect(t, s.address);
+  await c.match(`type='signal',sender='org.domud.Domud1',interface='${PROPS}'`);
+  const sim = async (...args: string[]) => {
+    const r = await s.sim(args);
+    t.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+    return r;
+  };
+
+  const [a] = await c.manager('CreateDomain', 'sa{sv}', ['a', {}]);
+  const [b] = await c.manager('CreateDomain', 'sa{sv}', ['b', {}]);
+  const idA = (await c.prop(a, DOMAIN_IFACE, 'DomainId')) as number;
+  const idB = (await c.prop(b, DOMAIN_IFACE, 'DomainId')) as number;
+  t.same((await rangeRoutes(s)).map((r) => r.dst).sort(), ['172.20.216.2', '172.20.216.3']);
+
+  // The first reconcile round replaces "running" (what create assumes) with the toolstack's own state.
+  await eventually(async () => (await c.prop(a, DOMAIN_IFACE, 'State')) === 'blocked' && (await c.prop(b, DOMAIN_IFACE, 'State')) === 'blocked', 10_000, 'the toolstack\'s states');
+
+  // a destroyed with the toolstack itself: stopped within a few rounds.
+  const mark = c.seen.length;
+  const t0 = Date.now();
+  await sim('destroy', 'a');
+  const changed = await c.waitFor((x) => x.path === a && x.member === 'PropertiesChanged' && unwrap(x.body[1]).State === 'stopped', 10_000, mark);
+  t.ok(Date.now() - t0 < 5_000, `noticed within a few reconcile rounds (${Date.now() - t0} ms)`);
+  t.equal(changed.body[0], DOMAIN_IFACE);
+  t.same(unwrap(changed.body[1]), { DomainId: -1, State: 'stopped', Vif: '' }, 'one PropertiesChanged with all three');
+  t.equal(await c.prop(a, DOMAIN_IFACE, 'State'), 'stopped');
+  await eventually(async () => !(await rangeRoutes(s)).some((r) => r.dst === '172.20.216.2'), 5_000, 'a\'s route to go');
+  t.same(((await c.manager('ListLeases'))[0] as unknown[][]).map((l) => l[1]).sort(), ['a', 'b'], 'a keeps its lease');
+  t.equal(await c.prop(MANAGER, MANAGER_IFACE, 'LeasesInUse'), 2);
+  t.notOk(c.seen.slice(mark).some((x) => x.path === b), 'b untouched');
+
+  // StartDomain brings a back on the same address.
+  await c.manager('StartDomain', 's', ['a']);
+  t.equal(await c.prop(a, DOMAIN_IFACE, 'Address'), '172.20.216.2');
+  const idA2 = (await c.prop(a, DOMAIN_IFACE, 'DomainId')) as number;
+  t.ok(idA2 > idA);
+  t.ok((await rangeRoutes(s)).some((r) => r.dst === '172.20.216.2' && r.dev === `vif${idA2}.0`), 'a\'s route on its new vif');
+
+  // A missing route is restored.
+  await s.ip(['route', 'del', '172.20.216.3/32', 'dev', `vif${idB}.0`]);
+  t.notOk((await rangeRoutes(s)).some((r) => r.dst === '172.20.216.3'), 'route deleted by hand');
+  const back = await eventually(async () => (await rangeRoutes(s)).find((r) => r.dst === '172.20.216.3'), 10_000, 'b\'s route to come back');
+  t.same({ dev: back?.dev, src: back?.prefsrc }, { dev: `vif${idB}.0`, src: '172.20.216.1' }, 'restored as domud makes it');
+
+  // A stale route in the range (no domain has .99) is removed; one outside it stays.
+  await s.ip(['route', 'add', '172.20.216.99/32', 'dev', `vif${idB}.0`]);
+  await s.ip(['route', 'add', '10.99.0.1/32', 'dev', `vif${idB}.0`]);
+  await eventually(async () => !(await rangeRoutes(s)).some((r) => r.dst === '172.20.216.99'), 10_000, 'the stale route to go');
+  const all = JSON.parse((await s.ip(['-j', 'route', 'show'])).stdout) as Route[];
+  t.ok(all.some((r) => r.dst === '10.99.0.1'), 'a route outside the range is not domud\'s business');
+  t.match(await c.prop(b, DOMAIN_IFACE, 'State'), /^(running|blocked)$/, 'b still runs');
+
+  // A guest paused and crashed behind domud's back: State follows the toolstack.
+  const mark2 = c.seen.length;
+  await sim('pause', 'b');
+  const paused = await c.waitFor((x) => x.path === b && x.member === 'PropertiesChanged', 10_000, mark2);
+  t.same(unwrap(paused.body[1]), { State: 'paused' }, 'only State changes');
+  await sim('crash', 'b');
+  await c.waitFor((x) => x.path === b && x.member === 'PropertiesChanged' && unwrap(x.body[1]).State === 'crashed', 10_000, mark2);
+  t.equal(await c.prop(b, DOMAIN_IFACE, 'DomainId'), idB, 'still the same domain id');
+
+  // Vanished entirely (vif and all): stopped, lease kept.
+  await sim('vanish', 'b');
+  await eventually(async () => (await c.prop(b, DOMAIN_IFACE, 'State')) === 'stopped', 10_000, 'b stopped');
+  t.equal(await c.prop(b, DOMAIN_IFACE, 'Vif'), '');
+  await eventually(async () => !(await rangeRoutes(s)).some((r) => r.dst === '172.20.216.3'), 5_000, 'b\'s route to go');
+  t.equal(await c.prop(MANAGER, MANAGER_IFACE, 'LeasesInUse'), 2, 'leases kept');
+});
