@@ -1,0 +1,295 @@
+// domud on D-Bus against a bare dbus-next service on the same private bus,
+// in one run: reads (a property, GetDomain, ListDomains with 1,000 domains,
+// 64 calls in flight), start-up to name owned with 10,000 leases, idle RSS,
+// and CreateDomain's overhead beyond the simulator's own time. The bare
+// service is this file run with --bare (dbus-next's Interface class, as a
+// plain service would be written). Leases are seeded straight into the lease
+// database (stopped domains), so seeding takes seconds, not a thousand
+// simulator runs. Prints JSON lines, then one line per target.
+import Database from 'better-sqlite3';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import dbus from 'dbus-next';
+import { Allocator, Pool } from '../src/ipam/index.js';
+import { PACKAGE_ROOT, Sandbox } from '../src/dev/sandbox.js';
+
+const BARE_NAME = 'org.domud.Bench';
+const BARE_PATH = '/org/domud/Bench';
+const BARE_IFACE = 'org.domud.Bench';
+const NAME = 'org.domud.Domud1';
+const MANAGER = '/org/domud/Domud1';
+const MANAGER_IFACE = 'org.domud.Domud1.Manager';
+const PROPS = 'org.freedesktop.DBus.Properties';
+const RANGE = '10.64.0.0/16';
+const ROWS = 1_000;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 400);
+const SELF = fileURLToPath(import.meta.url);
+
+
+// ---- the bare service ----
+
+async function bare(address: string): Promise<void> {
+  const { Interface } = dbus.interface;
+  const rows = Array.from({ length: ROWS }, (_, i) => [`vm${i}`, -1, 'stopped', `10.64.${i >> 8}.${i & 255}`, `${BARE_PATH}/vm${i}`]);
+  class Bench extends Interface {
+    Version = '0.1.0';
+    Echo(name: string): string {
+      return `${BARE_PATH}/${name}`;
+    }
+    Rows(): unknown[] {
+      return rows;
+    }
+  }
+  Bench.configureMembers({
+    properties: { Version: { signature: 's', access: 'read' } },
+    methods: { Echo: { inSignature: 's', outSignature: 'o' }, Rows: { inSignature: '', outSignature: 'a(sisso)' } },
+  } as never);
+  const bus = dbus.sessionBus({ busAddress: address });
+  bus.export(BARE_PATH, new Bench(BARE_IFACE));
+  await bus.requestName(BARE_NAME, dbus.NameFlag.DO_NOT_QUEUE);
+  process.on('SIGTERM', () => process.exit(0));
+}
+
+// ---- measuring ----
+
+type Call = () => Promise<unknown>;
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+
+const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+
+/** Latencies of a and b, interleaved in small batches so the machine's mood favours neither. */
+async function latencies(a: Call, b: Call, rounds = ROUNDS): Promise<[number[], number[]]> {
+  const ta: number[] = [];
+  const tb: number[] = [];
+  for (let i = 0; i < 20; i++) await Promise.all([a(), b()]); // warm-up
+  for (let i = 0; i < rounds; i += 10) {
+    for (const [f, out] of i % 20 === 0 ? ([[a, ta], [b, tb]] as const) : ([[b, tb], [a, ta]] as const)) {
+      for (let k = 0; k < 10; k++) {
+        const t = process.hrtime.bigint();
+        await f();
+        out.push(Number(process.hrtime.bigint() - t) / 1e6);
+      }
+    }
+  }
+  return [ta, tb];
+}
+
+/** Calls per second with `depth` calls in flight. */
+async function throughput(f: Call, depth: number, total: number): Promise<number> {
+  let started = 0;
+  const t = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: depth }, async () => {
+      while (started < total) {
+        started++;
+        await f();
+      }
+    }),
+  );
+  return total / (Number(process.hrtime.bigint() - t) / 1e9);
+}
+
+function emit(o: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify(o)}\n`);
+}
+
+const results: Array<{ what: string; value: number; target: string; ok: boolean }> = [];
+function target(what: string, value: number, le: number | null, ge: number | null, unit = '×'): void {
+  const ok = (le === null || value <= le) && (ge === null || value >= ge);
+  results.push({ what, value: round(value, 2), target: le !== null ? `≤ ${le}${unit}` : `≥ ${ge}${unit}`, ok });
+}
+
+// ---- the run ----
+
+async function main(): Promise<void> {
+  const policyDir = join(PACKAGE_ROOT, 'dist', 'bench');
+  const policy = join(policyDir, 'bench-policy.conf');
+  writeFileSync(
+    policy,
+    `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <policy user="root"><allow own="${BARE_NAME}"/></policy>
+  <policy context="default"><allow send_destination="${BARE_NAME}"/></policy>
+</busconfig>
+`,
+  );
+  // Reconcile rarely, log as in production: the figures are about the bus path.
+  const config = { Network: { Range: RANGE }, Daemon: { ReconcileSeconds: '3600', LogLevel: 'info' } };
+  const s = await Sandbox.create({ config, policies: [policy] });
+  const big = await Sandbox.create({ config, policies: [policy] });
+  const children: ChildProcess[] = [];
+  const cleanup = async () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    await s.destroy();
+    await big.destroy();
+  };
+  try {
+    await run(s, big, children);
+  } finally {
+    await cleanup();
+  }
+}
+
+function seed(stateDir: string, n: number, kernel: string): void {
+  mkdirSync(join(stateDir, 'domains'), { recursive: true, mode: 0o700 });
+  const path = join(stateDir, 'leases.db');
+  Allocator.open(path, Pool.parse(RANGE)).close();
+  const db = new Database(path);
+  const attrs = JSON.stringify({ v: 1, phase: 'ready', settings: { memory: 64, vcpus: 1, kernel, ramdisk: '', extra: '', root: '', disks: [] } });
+  const ins = db.prepare('INSERT INTO leases (ip, name, mac, acquired_at, attrs) VALUES (?, ?, ?, ?, ?)');
+  const base = (10 << 24) | (64 << 16);
+  const now = Date.now() * 1000;
+  db.transaction(() => {
+    for (let i = 0; i < n; i++) {
+      const ip = base + 2 + i;
+      ins.run(ip, `vm${i}`, `00:16:3e:${((i >> 16) & 0x7f).toString(16).padStart(2, '0')}:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`, now, attrs);
+    }
+  })();
+  db.close();
+}
+
+/** Spawns a service in the sandbox's namespace and resolves when it owns `name`: ms, and the process. */
+async function startTimed(s: Sandbox, watcher: dbus.MessageBus, name: string, argv: string[], children: ChildProcess[]): Promise<[number, ChildProcess]> {
+  const owned = new Promise<void>((resolve) => {
+    const on = (m: dbus.Message) => {
+      if (m.member === 'NameOwnerChanged' && m.body[0] === name && m.body[2] !== '') {
+        watcher.removeListener('message', on);
+        resolve();
+      }
+    };
+    watcher.on('message', on);
+  });
+  const t = process.hrtime.bigint();
+  const full = s.netns ? ['ip', 'netns', 'exec', s.netns, ...argv] : argv;
+  const child = spawn(full[0]!, full.slice(1), { stdio: 'ignore' });
+  children.push(child);
+  await owned;
+  return [Number(process.hrtime.bigint() - t) / 1e6, child];
+}
+
+function rssKiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m![1]);
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const done = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await done;
+}
+
+async function run(s: Sandbox, big: Sandbox, children: ChildProcess[]): Promise<void> {
+  const kernel = join(s.dir, 'vmlinuz-guest');
+  seed(s.stateDir, ROWS, kernel);
+  seed(big.stateDir, 10_000, join(big.dir, 'vmlinuz-guest'));
+  const daemonArgv = (sb: Sandbox) => [process.execPath, join(PACKAGE_ROOT, 'dist', 'src', 'daemon', 'main.js'), '--config', sb.configPath, '--bus', sb.address];
+  const bareArgv = (sb: Sandbox) => [process.execPath, SELF, '--bare', sb.address];
+
+  // ---- start-up to name owned (10,000 leases) and idle RSS ----
+  const watcher = dbus.sessionBus({ busAddress: big.address });
+  await watcher.call(new dbus.Message({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'AddMatch', signature: 's', body: ["type='signal',member='NameOwnerChanged'"] }));
+  const up = { daemon: [] as number[], bare: [] as number[] };
+  const rss = { daemon: [] as number[], bare: [] as number[] };
+  for (let i = 0; i < 5; i++) {
+    for (const kind of i % 2 === 0 ? (['daemon', 'bare'] as const) : (['bare', 'daemon'] as const)) {
+      const [ms, child] = await startTimed(big, watcher, kind === 'daemon' ? NAME : BARE_NAME, kind === 'daemon' ? daemonArgv(big) : bareArgv(big), children);
+      up[kind].push(ms);
+      await new Promise((r) => setTimeout(r, 1_500));
+      rss[kind].push(rssKiB(child.pid!));
+      await stop(child);
+    }
+  }
+  watcher.disconnect();
+  emit({ bench: 'dbus.startup', leases: 10_000, unit: 'ms', domud: round(pct(up.daemon, 50)), bare: round(pct(up.bare, 50)), runs: 5 });
+  emit({ bench: 'dbus.idle-rss', leases: 10_000, unit: 'KiB', domud: pct(rss.daemon, 50), bare: pct(rss.bare, 50) });
+  target('start-up to name owned, 10,000 leases (domud/bare)', pct(up.daemon, 50) / pct(up.bare, 50), 1.3, null);
+  target('idle RSS, 10,000 leases (domud/bare)', pct(rss.daemon, 50) / pct(rss.bare, 50), 1.3, null);
+
+  // ---- reads against 1,000 domains ----
+  const bus = dbus.sessionBus({ busAddress: s.address });
+  const watch2 = dbus.sessionBus({ busAddress: s.address });
+  await watch2.call(new dbus.Message({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'AddMatch', signature: 's', body: ["type='signal',member='NameOwnerChanged'"] }));
+  const [, daemon] = await startTimed(s, watch2, NAME, daemonArgv(s), children);
+  const [, bareChild] = await startTimed(s, watch2, BARE_NAME, bareArgv(s), children);
+  watch2.disconnect();
+  const call = (destination: string, path: string, iface: string, member: string, signature = '', body: unknown[] = []) => {
+    const m = () => new dbus.Message({ destination, path, interface: iface, member, signature, body });
+    return () => bus.call(m());
+  };
+  const dGet = call(NAME, MANAGER, PROPS, 'Get', 'ss', [MANAGER_IFACE, 'Version']);
+  const bGet = call(BARE_NAME, BARE_PATH, PROPS, 'Get', 'ss', [BARE_IFACE, 'Version']);
+  const dGetDomain = call(NAME, MANAGER, MANAGER_IFACE, 'GetDomain', 's', ['vm500']);
+  const bEcho = call(BARE_NAME, BARE_PATH, BARE_IFACE, 'Echo', 's', ['vm500']);
+  const dList = call(NAME, MANAGER, MANAGER_IFACE, 'ListDomains');
+  const bRows = call(BARE_NAME, BARE_PATH, BARE_IFACE, 'Rows');
+  const [listed] = (await dList())!.body as [unknown[]];
+  if (listed.length !== ROWS) throw new Error(`ListDomains gave ${listed.length} rows, not ${ROWS}`);
+
+  const report = (name: string, d: number[], b: number[], extra: Record<string, unknown> = {}) => {
+    emit({ bench: `dbus.${name}`, unit: 'ms', ...extra, domud: { p50: round(pct(d, 50), 3), p99: round(pct(d, 99), 3), callsPerS: round(1000 / (d.reduce((x, y) => x + y, 0) / d.length), 0) }, bare: { p50: round(pct(b, 50), 3), p99: round(pct(b, 99), 3), callsPerS: round(1000 / (b.reduce((x, y) => x + y, 0) / b.length), 0) } });
+    return pct(d, 50) / pct(b, 50);
+  };
+  const [g1, g2] = await latencies(dGet, bGet);
+  target('property Get p50 (domud/bare)', report('get-property', g1, g2), 1.2, null);
+  const [d1, d2] = await latencies(dGetDomain, bEcho);
+  target('GetDomain p50 (domud/bare trivial method)', report('get-domain', d1, d2), 1.2, null);
+  const [l1, l2] = await latencies(dList, bRows, Math.max(40, ROUNDS / 4));
+  target('ListDomains(1,000) p50 (domud/bare a(sisso) of 1,000)', report('list-domains', l1, l2, { rows: ROWS }), 1.2, null);
+
+  const total = ROUNDS * 10;
+  const tp = { daemon: [] as number[], bare: [] as number[] };
+  for (let i = 0; i < 3; i++) {
+    tp.daemon.push(await throughput(dGetDomain, 64, total));
+    tp.bare.push(await throughput(bEcho, 64, total));
+  }
+  emit({ bench: 'dbus.in-flight-64', unit: 'calls/s', call: 'GetDomain vs Echo', domud: round(pct(tp.daemon, 50), 0), bare: round(pct(tp.bare, 50), 0) });
+  target('64 in flight, calls/s (domud/bare)', pct(tp.daemon, 50) / pct(tp.bare, 50), null, 0.8);
+  emit({ bench: 'dbus.idle-rss-after-reads', rows: ROWS, unit: 'KiB', domud: rssKiB(daemon.pid!), bare: rssKiB(bareChild.pid!) });
+
+  // ---- CreateDomain beyond the simulator's own time ----
+  const run = promisify(execFile);
+  const tool = (args: string[]) => (s.netns ? run('ip', ['netns', 'exec', s.netns, s.toolPath, ...args]) : run(s.toolPath, args));
+  const cfgDir = join(s.dir, 'direct');
+  mkdirSync(cfgDir);
+  const direct: number[] = [];
+  const viaBus: number[] = [];
+  const N = Number(process.env.BENCH_CREATES ?? 15);
+  for (let i = 0; i < N; i++) {
+    // The simulator alone: create from a config like domud's, then domid, as domud does.
+    const cfg = join(cfgDir, `d${i}.cfg`);
+    writeFileSync(cfg, `name = "d${i}"\nkernel = "${kernel}"\nmemory = 64\nvcpus = 1\nvif = [ "ip=10.64.200.${i + 2},mac=00:16:3e:70:00:${(i + 2).toString(16).padStart(2, '0')},script=vif-route" ]\n`);
+    let t = process.hrtime.bigint();
+    await tool(['create', cfg]);
+    await tool(['domid', `d${i}`]);
+    direct.push(Number(process.hrtime.bigint() - t) / 1e6);
+    t = process.hrtime.bigint();
+    await bus.call(new dbus.Message({ destination: NAME, path: MANAGER, interface: MANAGER_IFACE, member: 'CreateDomain', signature: 'sa{sv}', body: [`c${i}`, {}] }));
+    viaBus.push(Number(process.hrtime.bigint() - t) / 1e6);
+    await tool(['destroy', `d${i}`]);
+    await bus.call(new dbus.Message({ destination: NAME, path: MANAGER, interface: MANAGER_IFACE, member: 'DestroyDomain', signature: 's', body: [`c${i}`] }));
+  }
+  const overhead = pct(viaBus, 50) - pct(direct, 50);
+  emit({ bench: 'dbus.create-overhead', unit: 'ms', runs: N, createDomain: { p50: round(pct(viaBus, 50)), p99: round(pct(viaBus, 99)) }, simulatorAlone: { p50: round(pct(direct, 50)), p99: round(pct(direct, 99)) }, overheadP50: round(overhead) });
+  target('CreateDomain overhead beyond the simulator, p50', overhead, 1, null, ' ms');
+  bus.disconnect();
+  await stop(daemon);
+  await stop(bareChild);
+
+  for (const r of results) emit({ target: r.what, value: r.value, want: r.target, met: r.ok });
+}
+
+// Last, so that every constant above is initialised.
+if (process.argv[2] === '--bare') {
+  await bare(process.argv[3]!);
+} else {
+  await main();
+}
