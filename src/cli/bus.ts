@@ -25,17 +25,16 @@ export class BusError extends Error {
   }
 }
 
-export interface Call {
+/** A method call; arguments come with their signature or not at all. */
+export type Call = {
   readonly destination?: string;
   readonly path: string;
   readonly iface: string;
   readonly member: string;
-  readonly signature?: string;
-  readonly body?: readonly unknown[];
   /** Let polkit ask the user (sets the header flag). */
   readonly interactive?: boolean;
   readonly timeoutMs: number;
-}
+} & ({ readonly signature?: undefined; readonly body?: undefined } | { readonly signature: string; readonly body: readonly unknown[] });
 
 export interface Signal {
   readonly path: string;
@@ -92,7 +91,7 @@ export class Bus {
       path: c.path,
       interface: c.iface,
       member: c.member,
-      ...(c.signature ? { signature: c.signature, body: [...(c.body ?? [])] } : {}),
+      ...(c.signature ? { signature: c.signature, body: [...c.body] } : {}),
       flags: c.interactive ? ALLOW_INTERACTIVE_AUTHORIZATION : 0,
     });
     const serial = this.serial++;

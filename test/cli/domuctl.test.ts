@@ -1,7 +1,7 @@
 // domuctl against the real daemon on a private system-like bus (Sandbox):
 // every command in human and JSON output, the error lines and exit codes.
 import t from 'tap';
-import { argv, background, domuctl, on, sandbox, startDaemon, until } from './run.js';
+import { argv, background, domuctl, on, sandbox, startDaemon, until } from './fixtures/domuctl.js';
 
 t.setTimeout(900_000);
 
@@ -54,6 +54,12 @@ t.test('with the daemon', async (t) => {
     const j = JSON.parse((await on(s, ['status', '--json'])).stdout);
     t.same(j, { network: '172.20.216.0/24', dom0Address: '172.20.216.1', toolstack: 'xl', forwardingEnabled: false, leasesInUse: 0, leasesTotal: 253, version: j.version });
     t.type(j.version, 'string');
+    if (s.netns) {
+      // The daemon reads (never writes) ip_forward; someone else may turn it on.
+      await s.exec('ip', ['netns', 'exec', s.netns, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+      t.match((await on(s, ['status'])).stdout, /Forwarding: on \(domud never turns it on/);
+      await s.exec('ip', ['netns', 'exec', s.netns, 'sysctl', '-qw', 'net.ipv4.ip_forward=0']);
+    }
   });
 
   t.test('create with defaults, show, list', async (t) => {

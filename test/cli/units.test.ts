@@ -2,13 +2,14 @@
 // formatting, the progress indicator.
 import t from 'tap';
 import { busAddress, parse, uint } from '../../src/cli/args.js';
+import { doctorExit } from '../../src/cli/commands/manager.js';
 import { formatLine, describe } from '../../src/cli/commands/monitor.js';
 import { Exit, exitCodeFor } from '../../src/cli/exit.js';
 import { describeFailure } from '../../src/cli/main.js';
 import { fields, isoTime, plural, table } from '../../src/cli/output.js';
 import { progress } from '../../src/cli/progress.js';
 import { COMMANDS } from '../../src/cli/spec.js';
-import { domuctl } from './run.js';
+import { domuctl } from './fixtures/domuctl.js';
 
 t.setTimeout(120_000);
 
@@ -53,6 +54,12 @@ t.test('exit codes', async (t) => {
   });
   t.match(describeFailure(new TypeError('oops')), { message: /^internal error: TypeError: oops/, code: 1 });
   t.match(describeFailure('odd'), { message: 'internal error: odd', code: 1 });
+});
+
+t.test('doctor fails on errors only', async (t) => {
+  t.equal(doctorExit([]), 0);
+  t.equal(doctorExit([{ id: 'a', status: 'ok', message: '' }, { id: 'b', status: 'warning', message: '' }]), 0);
+  t.equal(doctorExit([{ id: 'a', status: 'ok', message: '' }, { id: 'c', status: 'error', message: '' }]), 1);
 });
 
 t.test('output', async (t) => {

@@ -1,4 +1,5 @@
 // leases, status, doctor.
+import type { Check } from '../domud.js';
 import { Exit, type ExitCode } from '../exit.js';
 import { fields, isoTime, json, plural, table } from '../output.js';
 import type { Context } from './domains.js';
@@ -30,6 +31,11 @@ export async function status(c: Context): Promise<void> {
   );
 }
 
+/** doctor fails when any check is an error; warnings do not fail it. */
+export function doctorExit(checks: readonly Check[]): ExitCode {
+  return checks.some((k) => k.status === 'error') ? Exit.Failure : Exit.Ok;
+}
+
 export async function doctor(c: Context): Promise<ExitCode> {
   const checks = await c.domud.checkHost();
   const errors = checks.filter((k) => k.status === 'error').length;
@@ -42,5 +48,5 @@ export async function doctor(c: Context): Promise<ExitCode> {
         checks.map((k) => [k.id, k.status, k.message]),
       ) + `\n${plural(checks.length, 'check', 'checks')}: ${plural(errors, 'error', 'errors')}, ${plural(warnings, 'warning', 'warnings')}.\n`,
     );
-  return errors > 0 ? Exit.Failure : Exit.Ok;
+  return doctorExit(checks);
 }
