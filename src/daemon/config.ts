@@ -121,9 +121,9 @@ export function loadConfig(named: string | undefined, env: NodeJS.ProcessEnv = p
 
 export function parseConfig(text: string, file: string | null): Config {
   const where = file ?? DEFAULT_CONFIG_PATH;
-  let entries;
+  let ini;
   try {
-    entries = parseIni(text);
+    ini = parseIni(text);
   } catch (e) {
     if (e instanceof IniSyntaxError) throw new ConfigError(where, e.line, null, e.message);
     throw e;
@@ -133,11 +133,15 @@ export function parseConfig(text: string, file: string | null): Config {
     values[section] = {};
     for (const [key, type] of Object.entries(keys)) values[section]![key] = type.parse(DEFAULTS[section]![key]);
   }
-  for (const e of entries) {
-    const keys = (schema as Record<string, Record<string, z.ZodType>>)[e.section];
-    if (!keys) {
-      throw new ConfigError(where, e.line, null, `unknown section [${e.section}]; known: ${Object.keys(schema).map((s) => `[${s}]`).join(' ')}`);
+  // Every section is checked at its header, so a misspelt one is refused
+  // even when all its keys are commented out.
+  for (const sec of ini.sections) {
+    if (!(sec.name in schema)) {
+      throw new ConfigError(where, sec.line, null, `unknown section [${sec.name}]; known: ${Object.keys(schema).map((s) => `[${s}]`).join(' ')}`);
     }
+  }
+  for (const e of ini.entries) {
+    const keys = (schema as Record<string, Record<string, z.ZodType>>)[e.section]!;
     const type = keys[e.key];
     if (!type) {
       throw new ConfigError(where, e.line, `[${e.section}] ${e.key}`, `unknown key; known in [${e.section}]: ${Object.keys(keys).join(', ')}`);

@@ -11,6 +11,16 @@ export interface IniEntry {
   line: number;
 }
 
+export interface IniSection {
+  name: string;
+  line: number;
+}
+
+export interface IniFile {
+  sections: IniSection[];
+  entries: IniEntry[];
+}
+
 export class IniSyntaxError extends Error {
   constructor(
     readonly line: number,
@@ -24,8 +34,9 @@ export class IniSyntaxError extends Error {
 const SECTION = /^\[([A-Za-z0-9_.-]+)\]$/;
 const ASSIGNMENT = /^([A-Za-z][A-Za-z0-9_]*)\s*=\s*(.*)$/;
 
-export function parseIni(text: string): IniEntry[] {
+export function parseIni(text: string): IniFile {
   const entries: IniEntry[] = [];
+  const sections: IniSection[] = [];
   const seen = new Set<string>();
   let section = '';
   const lines = text.split('\n');
@@ -36,6 +47,7 @@ export function parseIni(text: string): IniEntry[] {
     const s = SECTION.exec(raw);
     if (s) {
       section = s[1]!;
+      sections.push({ name: section, line });
       continue;
     }
     const a = ASSIGNMENT.exec(raw);
@@ -46,5 +58,5 @@ export function parseIni(text: string): IniEntry[] {
     seen.add(id);
     entries.push({ section, key: a[1]!, value: a[2]!, line });
   }
-  return entries;
+  return { sections, entries };
 }

@@ -143,7 +143,8 @@ async function run(config: ReturnType<typeof loadConfig>, busName: string, log: 
     {
       model,
       authz,
-      toolstack: 'unavailable' in toolstack ? '' : toolstack.kind,
+      // With none found yet, the one it will drive once installed (auto prefers xl).
+      toolstack: 'unavailable' in toolstack ? (config.toolstack.command === 'xm' || config.toolstack.command.endsWith('/xm') ? 'xm' : 'xl') : toolstack.kind,
       version: version(),
       forwarding: () => routes.forwarding(),
       checkHost: () => hostChecks({ toolstack, routes, range: pool.cidr }),

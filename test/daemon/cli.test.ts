@@ -78,7 +78,7 @@ t.test('bad configurations and bad usage', async (t) => {
   t.equal(value.code, 1, 'bad value: exit 1');
   t.match(value.stderr, `domud: ${badValue}:5: [Network] Range: bad value`);
   t.equal(section.code, 1, 'unknown section: exit 1');
-  t.match(section.stderr, `domud: ${unknownSection}:5: unknown section [Bridge]; known: [Network] [Toolstack] [Domains] [Daemon]`); // the line of its first key
+  t.match(section.stderr, `domud: ${unknownSection}:4: unknown section [Bridge]; known: [Network] [Toolstack] [Domains] [Daemon]`); // the line of its header
   t.equal(miss.code, 1, 'missing named file: exit 1');
   t.match(miss.stderr, `domud: ${missing}: cannot read the configuration: no such file`);
   t.equal(env.code, 1, '$DOMUD_CONFIG with a bad value: exit 1');
@@ -100,8 +100,7 @@ t.test('bad configurations and bad usage', async (t) => {
   t.equal(level.code, 2, 'a bad --log-level exits 2, before the configuration is read');
   t.match(level.stderr, 'domud: --log-level must be one of fatal, error, warn, info, debug, trace, silent');
 
-  // Known bug: an unknown section with no keys is accepted silently (src/daemon/ini.ts
-  // reports sections only through their keys), and the daemon goes on to run.
+  // A misspelt section is refused at its header even when it has no keys.
   t.equal(empty.code, 1, 'an unknown section without keys: exit 1');
   t.match(empty.stderr, `domud: ${emptySection}:4: unknown section [Deamon]`);
 

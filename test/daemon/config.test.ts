@@ -50,7 +50,8 @@ t.test('errors name the file, line and key', async (t) => {
     ['[Daemon]\nLogLevel=loud\n', /\[Daemon\] LogLevel:/],
     ['[Daemon]\nGroup=bad group\n', /\[Daemon\] Group:/],
     ['[Daemon]\nColour=blue\n', /^\/f\.conf:2: \[Daemon\] Colour: unknown key/],
-    ['[Network]\nRange=10.0.0.0/24\n[Bridge]\nName=xenbr0\n', /^\/f\.conf:4: unknown section \[Bridge\]/],
+    ['[Network]\nRange=10.0.0.0/24\n[Bridge]\nName=xenbr0\n', /^\/f\.conf:3: unknown section \[Bridge\]/],
+    ['[Daemon]\nPolkit=no\n[Deamon]\n#Group=xen\n', /^\/f\.conf:3: unknown section \[Deamon\]/],
     ['Range=10.0.0.0/24\n', /^\/f\.conf:1: .*outside any/],
   ];
   for (const [text, re] of cases) {

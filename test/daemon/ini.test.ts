@@ -2,7 +2,12 @@ import t from 'tap';
 import { IniSyntaxError, parseIni } from '../../src/daemon/ini.js';
 
 t.test('sections, keys, comments and line numbers', async (t) => {
-  const e = parseIni('# top\n[Network]\nRange = 10.0.0.0/24\n\n; note\n[Daemon]\r\nGroup=xen#admins\n');
+  const { sections, entries: e } = parseIni('# top\n[Network]\nRange = 10.0.0.0/24\n\n; note\n[Daemon]\r\nGroup=xen#admins\n[Empty]\n');
+  t.same(sections, [
+    { name: 'Network', line: 2 },
+    { name: 'Daemon', line: 6 },
+    { name: 'Empty', line: 8 },
+  ]);
   t.same(e, [
     { section: 'Network', key: 'Range', value: '10.0.0.0/24', line: 3 },
     { section: 'Daemon', key: 'Group', value: 'xen#admins', line: 7 },
@@ -10,8 +15,8 @@ t.test('sections, keys, comments and line numbers', async (t) => {
 });
 
 t.test('a value keeps # and ; since there are no end-of-line comments', async (t) => {
-  t.equal(parseIni('[D]\nExtra=a;b # c\n')[0]!.value, 'a;b # c');
-  t.equal(parseIni('[D]\nEmpty=\n')[0]!.value, '');
+  t.equal(parseIni('[D]\nExtra=a;b # c\n').entries[0]!.value, 'a;b # c');
+  t.equal(parseIni('[D]\nEmpty=\n').entries[0]!.value, '');
 });
 
 t.test('syntax errors name the line', async (t) => {
