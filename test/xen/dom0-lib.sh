@@ -41,7 +41,7 @@ wait_for() {
 DEST=org.domud.Domud1
 MGR=/org/domud/Domud1
 manager() { busctl --system --timeout=300 call $DEST $MGR $DEST.Manager "$@"; }
-# unquote: busctl prints `s "x"`, `u 3`, `b false`; keep the value(s) only
+# unquote: busctl prints `s "x"`, `u 3`, `b false`, `a(ss) 1 "x" "y"`; drop the type
 values() { cut -d' ' -f2- | tr -d '"'; }
 manager_prop() { busctl --system get-property $DEST $MGR $DEST.Manager "$1" | values; }
 domain_prop() { busctl --system get-property $DEST "$1" $DEST.Domain "$2" | values; }
@@ -53,11 +53,11 @@ gdbus_call() {
 
 # list_domains: "name id state address path" per row of ListDomains
 list_domains() {
-  manager ListDomains | values | awk '{ for (i = 3; i + 4 <= NF; i += 5) print $i, $(i+1), $(i+2), $(i+3), $(i+4) }'
+  manager ListDomains | values | awk '{ for (i = 2; i + 4 <= NF; i += 5) print $i, $(i+1), $(i+2), $(i+3), $(i+4) }'
 }
 # list_leases: "address name mac acquired" per row of ListLeases
 list_leases() {
-  manager ListLeases | values | awk '{ for (i = 3; i + 3 <= NF; i += 4) print $i, $(i+1), $(i+2), $(i+3) }'
+  manager ListLeases | values | awk '{ for (i = 2; i + 3 <= NF; i += 4) print $i, $(i+1), $(i+2), $(i+3) }'
 }
 # xl_row NAME: "name id mem vcpus state" from xl list, nothing if absent
 xl_row() { xl list | awk -v n="$1" '$1 == n { print $1, $2, $3, $4, $5 }'; }
