@@ -27,10 +27,10 @@ mkdir "$tree"
 # stay behind (debian/rules compiles dist/ afresh).
 tar -C "$src" \
 	--exclude=./.git --exclude=./dist --exclude=./.tap --exclude=./.cache --exclude=./.scratch \
-	--exclude=./tmp --exclude='./debian/domud' --exclude='./debian/xen-support' --exclude='./debian/.debhelper' \
+	--exclude=./tmp --exclude=./node_modules/.cache --exclude='./debian/domud' --exclude='./debian/xen-support' --exclude='./debian/.debhelper' \
 	--exclude='*.log' -cf - . | tar -C "$tree" -xf -
 
-(cd "$tree" && dpkg-buildpackage -b --no-sign -uc -us) >"$work/build.log" 2>&1 || {
+(cd "$tree" && dpkg-buildpackage -b --no-sign) >"$work/build.log" 2>&1 || {
 	cat "$work/build.log" >&2
 	echo "build-deb: dpkg-buildpackage failed" >&2
 	exit 1
