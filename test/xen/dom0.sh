@@ -105,7 +105,7 @@ manager_properties() {
   local want got
   for want in Network=$RANGE Dom0Address=$DOM0 Toolstack=xl ForwardingEnabled=false LeasesTotal=253 LeasesInUse=0; do
     got=$(manager_prop "${want%%=*}")
-    [ "${want%%=*}=$got" = "$want" ] || fail "${want%%=*} is '$got', want '${want#*=}'"
+    [ "${want%%=*}=$got" = "$want" ] || fail "${want%%=*} is '$got', want '${want#*=}'" || return 1
   done
 }
 check manager-properties manager_properties
@@ -136,7 +136,7 @@ guest_address() {
 guest_vif() {
   local vif=vif${DOMID[$1]}.0
   ip link show "$vif" > /dev/null || fail "no $vif" || return 1
-  [ "$(domain_prop "${PATHS[$1]}" Vif)" = "$vif" ] || fail "Vif property is not $vif"
+  [ "$(domain_prop "${PATHS[$1]}" Vif)" = "$vif" ] || fail "Vif property is not $vif" || return 1
   ip -4 -o addr show dev "$vif" | grep -q " $DOM0/32 " || fail "$vif lacks $DOM0/32: $(ip -4 -o addr show dev "$vif")"
 }
 # the route the contract promises, and that it is the one the kernel uses
@@ -151,7 +151,7 @@ guest_pings_dom0() {
   console "$1" | grep -q "^GUEST: ping $DOM0 ok" || fail "$(console "$1" | grep '^GUEST:' | tail -n 3)"
 }
 forwarding_off() {
-  [ "$(cat /proc/sys/net/ipv4/ip_forward)" = 0 ] || fail "ip_forward is $(cat /proc/sys/net/ipv4/ip_forward)"
+  [ "$(cat /proc/sys/net/ipv4/ip_forward)" = 0 ] || fail "ip_forward is $(cat /proc/sys/net/ipv4/ip_forward)" || return 1
   [ "$(manager_prop ForwardingEnabled)" = false ] || fail "ForwardingEnabled is not false"
 }
 # One guest at a time: a second guest booting while xl runs vif-route for the
