@@ -123,10 +123,19 @@ async function run(config: ReturnType<typeof loadConfig>, busName: string, log: 
     toolstack = unavailableToolstack(e as Error);
   }
   const routes = new Routes({ range: pool.cidr, dom0: pool.dom0 });
-  const model = new DomainManager({ allocator, toolstack, routes, defaults: config.domains, configDir, log });
-  await model.load();
-  log.info({ domains: model.list().length, leases: model.leasesInUse(), toolstack: toolstack.kind, range: pool.cidr }, 'state loaded');
+  const model = new DomainManager({
+    allocator,
+    toolstack,
+    routes,
+    defaults: config.domains,
+    configDir,
+    log,
+    // The toolstack's own timeout, its kill grace (src/xm: 2 s) and a margin.
+    createGraceMs: config.toolstack.timeoutSeconds * 1000 + 5_000,
+  });
 
+  // The bus handshake and the reading of the interface XML overlap the
+  // loading of the state; the name is still requested only once both are done.
   const bus = connect(busName);
   let stopping = false;
   const lost = (err?: unknown) => {
@@ -138,19 +147,23 @@ async function run(config: ReturnType<typeof loadConfig>, busName: string, log: 
   (bus as unknown as { _connection: NodeJS.EventEmitter })._connection.on('end', () => lost());
 
   const authz = new Authorizer({ bus, group: config.daemon.group, polkit: config.daemon.polkit, log });
-  const binding = await publish(
-    bus,
-    {
-      model,
-      authz,
-      // With none found yet, the one it will drive once installed (auto prefers xl).
-      toolstack: 'unavailable' in toolstack ? (config.toolstack.command === 'xm' || config.toolstack.command.endsWith('/xm') ? 'xm' : 'xl') : toolstack.kind,
-      version: version(),
-      forwarding: () => routes.forwarding(),
-      checkHost: () => hostChecks({ toolstack, routes, range: pool.cidr }),
-    },
-    log,
-  );
+  const [, binding] = await Promise.all([
+    model.load(),
+    publish(
+      bus,
+      {
+        model,
+        authz,
+        // With none found yet, the one it will drive once installed (auto prefers xl).
+        toolstack: 'unavailable' in toolstack ? (config.toolstack.command === 'xm' || config.toolstack.command.endsWith('/xm') ? 'xm' : 'xl') : toolstack.kind,
+        version: version(),
+        forwarding: () => routes.forwarding(),
+        checkHost: () => hostChecks({ toolstack, routes, range: pool.cidr }),
+      },
+      log,
+    ),
+  ]);
+  log.info({ domains: model.list().length, leases: model.leasesInUse(), toolstack: toolstack.kind, range: pool.cidr }, 'state loaded');
   const reply = await bus.requestName(BUS_NAME, dbus.NameFlag.DO_NOT_QUEUE);
   if (reply !== dbus.RequestNameReply.PRIMARY_OWNER) {
     throw Object.assign(new Error(`${BUS_NAME} is already owned on this bus; is another domud running?`), { code: 'NameTaken' });

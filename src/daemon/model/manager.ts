@@ -46,6 +46,12 @@ export interface ManagerDeps {
   readonly defaults: Defaults;
   readonly configDir: string; // where guest configs are written
   readonly log: Logger;
+  /**
+   * How long a toolstack create can still be running after the daemon that
+   * started it died (its own timeout and kill grace): the toolstack runs in
+   * its own process group, so a SIGKILLed daemon's `xl create` goes on.
+   */
+  readonly createGraceMs: number;
 }
 
 interface Record {
@@ -280,10 +286,19 @@ export class DomainManager extends EventEmitter<ManagerEvents> {
         rec.state = info.state;
         this.setPhase(rec, 'ready');
       } else if (rec.phase === 'creating') {
-        log.info('rolling back a creation that was interrupted');
+        // Rolling back while the dead daemon's create may still finish would
+        // free an address that a guest is about to use: wait it out.
+        const ageMs = Date.now() - rec.lease.acquiredAt / 1000;
+        if (ageMs < this.deps.createGraceMs) {
+          log.debug({ waitMs: Math.ceil(this.deps.createGraceMs - ageMs) }, 'an interrupted creation may still finish; deciding later');
+          continue;
+        }
+        // A create that finished after its guest was listed must not leave a guest behind.
+        await this.deps.toolstack.destroy(rec.name);
         await this.removeConfig(rec);
         this.records.delete(rec.name);
         this.deps.allocator.release(rec.name);
+        log.info('rolled back a creation that was interrupted');
       } else {
         log.info('finishing a destroy that was interrupted');
         await this.finishDestroy(rec, false);
