@@ -32,7 +32,10 @@ export function firstLine(stderr: string, stdout = ''): string {
 export function classify(argv: readonly string[], status: number | null, stderr: string, stdout: string, domain?: string): ToolstackError {
   const all = `${stderr}\n${stdout}`;
   const line = firstLine(stderr, stdout);
-  if (NOT_FOUND.some((re) => re.test(all))) return new DomainNotFoundError(domain ?? '', line);
+  // A create names no existing domain: when it fails, libxl's clean-up logs
+  // "Non-existant domain" for the half-made one, which is not the failure.
+  const lookup = argv[1] !== 'create';
+  if (lookup && NOT_FOUND.some((re) => re.test(all))) return new DomainNotFoundError(domain ?? '', line);
   if (EXISTS.some((re) => re.test(all))) return new DomainExistsError(line);
   return new ToolstackFailedError(argv, status, line);
 }

@@ -106,6 +106,17 @@ t.test('classify and firstLine', async (t) => {
   t.match(e.message, /no error output/);
   t.match(classify(argv, null, 'x', '').message, /exit status none/);
   t.type(classify(argv, 1, 'foo is an invalid domain identifier (rc=-6)', ''), DomainNotFoundError);
+  // What the real xl create prints for a missing kernel (seen in test/xen): the
+  // clean-up's "Non-existant domain" must not turn the failure into not-found.
+  const failedCreate = [
+    'Parsing config from /var/lib/domud/domains/e2e-bad.cfg',
+    "xc: error: panic: xg_dom_core.c:205: failed to open file '/nonexistent/vmlinuz': No such file or directory: Internal error",
+    'libxl: error: libxl_dom.c:583:libxl__build_dom: xc_dom_kernel_file failed: No such file or directory',
+    'libxl: error: libxl_domain.c:1137:libxl__destroy_domid: Domain 2:Non-existant domain',
+  ].join('\n');
+  const c = classify(['/usr/sbin/xl', 'create', '/var/lib/domud/domains/e2e-bad.cfg'], 3, failedCreate, '');
+  t.type(c, ToolstackFailedError);
+  t.match(c.message, /failed to open file '\/nonexistent\/vmlinuz'/);
   t.type(classify(argv, 1, "Can't get domain name of domain id '5', maybe this domain does not exist.", ''), DomainNotFoundError);
   t.type(classify(argv, 1, 'libxl: error: libxl_domain.c:1003:libxl__domain_make: Domain with name "a" already exists.', ''), DomainExistsError);
   // xm 3.0.x puts usage on stdout next to the error
