@@ -48,7 +48,10 @@ t.test('the dbus-daemon goes away', async (t) => {
   const after = await settle(s, c);
   t.same(after.bad, [], 'consistent after');
   t.same(dbRows(s.stateDir), rows, 'every lease as it was, row by row');
-  t.same(after.o.domains, before.o.domains, 'every domain adopted with its id, state and address');
+  // A guest just created reads "running" until the toolstack's list says
+  // "blocked" (it is idle); either is a running guest.
+  const live = (ds: typeof before.o.domains) => ds.map((d) => ({ ...d, state: d.state === 'blocked' ? 'running' : d.state }));
+  t.same(live(after.o.domains), live(before.o.domains), 'every domain adopted with its id, state and address');
   t.same(after.o.routes, before.o.routes, 'the routes untouched');
   // And it works.
   await c.call('StartDomain', 's', 'db');

@@ -322,7 +322,7 @@ t.test('bad configuration files', async (t) => {
   const garbage = Buffer.from(Array.from({ length: 4096 }, () => Math.floor(rand() * 256)));
   type Bad = { name: string; text?: string | Buffer; line: number | null; key: string | null; uid?: number; dir?: boolean };
   const bad: Bad[] = [
-    { name: 'unknown-section', text: `${good}\n[Guests]\nMax=3\n`, line: good.split('\n').length + 2, key: null },
+    { name: 'unknown-section', text: `${good}\n[Guests]\nMax=3\n`, line: good.split('\n').length + 1, key: null },
     { name: 'unknown-key', text: `[Network]\nRange=172.20.216.0/24\nColour=red\n`, line: 3, key: '[Network] Colour' },
     { name: 'key-case', text: `[Network]\nrange=172.20.216.0/24\n`, line: 2, key: '[Network] range' },
     { name: 'range-garbage', text: `[Network]\nRange=300.1.1.1/24\n`, line: 2, key: '[Network] Range' },
