@@ -109,8 +109,12 @@ export class Sandbox {
       await run('ip', ['netns', 'add', this.netns]);
       await run('ip', ['-n', this.netns, 'link', 'set', 'lo', 'up']);
     }
-    this.bus = spawn('dbus-daemon', ['--nofork', '--nopidfile', `--config-file=${join(this.dir, 'bus.conf')}`], { stdio: 'ignore' });
-    await this.waitFor(() => existsSync(join(this.dir, 'bus')), 'dbus-daemon to listen');
+    const bus = spawn('dbus-daemon', ['--nofork', '--nopidfile', `--config-file=${join(this.dir, 'bus.conf')}`], { stdio: 'ignore' });
+    this.bus = bus;
+    await this.waitFor(() => {
+      if (bus.exitCode !== null) throw new Error(`dbus-daemon exited with status ${bus.exitCode}; its configuration: ${join(this.dir, 'bus.conf')}`);
+      return existsSync(join(this.dir, 'bus'));
+    }, 'dbus-daemon to listen');
   }
 
   /** Starts domud and resolves once it owns org.domud.Domud1. */
