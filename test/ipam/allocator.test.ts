@@ -9,19 +9,10 @@ import {
   Pool,
   PoolExhaustedError,
 } from '../../src/ipam/index.js';
+import { MAC, fresh } from './fresh.js';
 
 type Tap = Test;
 
-const MAC = '00:16:3e:00:00:01';
-
-/** A fresh allocator in the test's own directory, closed when the test ends. */
-function fresh(t: Tap, range: string): { a: Allocator; path: string; dir: string } {
-  const dir = t.testdir();
-  const path = join(dir, 'leases.db');
-  const a = Allocator.open(path, Pool.parse(range));
-  t.teardown(() => a.close());
-  return { a, path, dir };
-}
 
 t.test('allocates in address order from the first host after dom0', async (t) => {
   const { a } = fresh(t, '10.0.0.0/24');

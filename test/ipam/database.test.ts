@@ -4,20 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { AddressUnavailableError, Allocator, DatabaseError, Pool, PoolExhaustedError } from '../../src/ipam/index.js';
+import { MAC, fresh } from './fresh.js';
 import { APPLICATION_ID, SCHEMA_VERSION } from '../../src/ipam/schema.js';
 
 type Tap = Test;
 
-const MAC = '00:16:3e:00:00:01';
-
-/** A fresh allocator in the test's own directory, closed when the test ends. */
-function fresh(t: Tap, range: string): { a: Allocator; path: string; dir: string } {
-  const dir = t.testdir();
-  const path = join(dir, 'leases.db');
-  const a = Allocator.open(path, Pool.parse(range));
-  t.teardown(() => a.close());
-  return { a, path, dir };
-}
 
 
 function openFails(t: Tap, path: string, message: RegExp, range = '10.0.0.0/24'): void {

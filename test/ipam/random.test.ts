@@ -5,20 +5,11 @@ import type Database from 'better-sqlite3';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { Allocator, Pool } from '../../src/ipam/index.js';
+import { MAC, fresh } from './fresh.js';
 import { addressToInt, intToAddress } from '../../src/ipam/pool.js';
 
 type Tap = Test;
 
-const MAC = '00:16:3e:00:00:01';
-
-/** A fresh allocator in the test's own directory, closed when the test ends. */
-function fresh(t: Tap, range: string): { a: Allocator; path: string; dir: string } {
-  const dir = t.testdir();
-  const path = join(dir, 'leases.db');
-  const a = Allocator.open(path, Pool.parse(range));
-  t.teardown(() => a.close());
-  return { a, path, dir };
-}
 
 
 function rng(seed: number): () => number {
