@@ -2,7 +2,7 @@
 // (libxlu's grammar) read the same way (xen-notes §4.3): fixed lower-case keys,
 // decimal integers, double-quoted strings escaped by quote() alone.
 import { randomBytes } from 'node:crypto';
-import { open, rename, unlink, realpath } from 'node:fs/promises';
+import { open, readdir, rename, unlink, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigValueError } from './errors.js';
 
@@ -116,3 +116,17 @@ export async function writeGuestConfig(dir: string, spec: GuestSpec): Promise<st
   }
   return path;
 }
+
+/** The name writeGuestConfig gives its temporary file before the rename. */
+const TEMPORARY = /^\..+\.cfg\.[0-9a-f]{12}\.tmp$/;
+
+/**
+ * Removes the temporary files that a writer killed between open and rename
+ * left in `dir`; returns their names. Run it before any writer starts.
+ */
+export async function removeStaleTemporaries(dir: string): Promise<string[]> {
+  const stale = (await readdir(dir)).filter((f) => TEMPORARY.test(f));
+  for (const f of stale) await unlink(join(dir, f)).catch(() => undefined);
+  return stale;
+}
+

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { ConfigValueError, quote, renderGuestConfig, writeGuestConfig, type GuestSpec } from '../../src/xm/index.js';
+import { ConfigValueError, quote, removeStaleTemporaries, renderGuestConfig, writeGuestConfig, type GuestSpec } from '../../src/xm/index.js';
 import { sim, stateDir } from '../../sim/testing.js';
 
 const base: GuestSpec = {
@@ -79,6 +79,17 @@ t.test('python reads back every value exactly', async (t) => {
       on_crash: 'destroy',
     }, spec.name);
   }
+});
+
+t.test('temporaries a killed writer left behind are removed, nothing else', async (t) => {
+  const dir = stateDir(t);
+  const kept = await writeGuestConfig(dir, base);
+  const { writeFileSync, readdirSync } = await import('node:fs');
+  writeFileSync(`${dir}/.g4.cfg.6accbc809d51.tmp`, 'half a config');
+  writeFileSync(`${dir}/.notes.tmp`, 'not ours');
+  t.same(await removeStaleTemporaries(dir), ['.g4.cfg.6accbc809d51.tmp']);
+  t.same(readdirSync(dir).filter((f) => f !== 'state.json' && !f.startsWith('.lock')).sort(), ['.notes.tmp', kept.split('/').pop()].sort());
+  t.same(await removeStaleTemporaries(dir), [], 'nothing the second time');
 });
 
 t.test("xl's grammar (the simulator's libxlu rules) reads back every value", async (t) => {

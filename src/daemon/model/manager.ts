@@ -7,7 +7,7 @@ import { rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Allocator, Lease, Pool } from '../../ipam/index.js';
 import type { Binding, Routes } from '../../net/index.js';
-import { ConfigValueError, renderGuestConfig, writeGuestConfig, type DomainInfo, type GuestSpec, type Toolstack } from '../../xm/index.js';
+import { ConfigValueError, removeStaleTemporaries, renderGuestConfig, writeGuestConfig, type DomainInfo, type GuestSpec, type Toolstack } from '../../xm/index.js';
 import {
   type Domain,
   type DomainSettings,
@@ -215,6 +215,9 @@ export class DomainManager extends EventEmitter<ManagerEvents> {
    * owned.
    */
   async load(): Promise<void> {
+    // A daemon killed in the middle of writing a guest config leaves its
+    // temporary file; no writer runs yet, so every one is stale.
+    for (const f of await removeStaleTemporaries(this.deps.configDir)) this.deps.log.info({ file: f }, 'removed a half-written guest config');
     for (const lease of this.deps.allocator.list()) {
       const attrs = decodeAttrs(lease.attrs);
       const settings = attrs?.settings ?? this.orphanSettings();
