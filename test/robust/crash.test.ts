@@ -13,6 +13,10 @@ const SEED = Number(process.env.DOMUD_CRASH_SEED ?? Math.floor(Math.random() * 2
 const OPS = Number(process.env.DOMUD_CRASH_OPS ?? 200);
 const KILLS = Number(process.env.DOMUD_CRASH_KILLS ?? 20);
 const WORKERS = 4;
+
+// 200 operations and 20 restarts take about 3.5 minutes on a quiet 2-core
+// machine: give the file room beyond tap's 300 s default here.
+t.setTimeout(600_000);
 const NAMES = Array.from({ length: 10 }, (_, i) => `g${i}`);
 
 /** What the driver knows of a domain; null: unknown (a call was cut off by a kill). */
