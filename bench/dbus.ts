@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import dbus from 'dbus-next';
 import { Allocator, Pool } from '../src/ipam/index.js';
 import { PACKAGE_ROOT, Sandbox } from '../src/dev/sandbox.js';
+import { servicePolicy } from '../src/dev/bus-config.js';
 
 const BARE_NAME = 'org.domud.Bench';
 const BARE_PATH = '/org/domud/Bench';
@@ -111,16 +112,7 @@ function target(what: string, value: number, le: number | null, ge: number | nul
 async function main(): Promise<void> {
   const policyDir = join(PACKAGE_ROOT, 'dist', 'bench');
   const policy = join(policyDir, 'bench-policy.conf');
-  writeFileSync(
-    policy,
-    `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <policy user="root"><allow own="${BARE_NAME}"/></policy>
-  <policy context="default"><allow send_destination="${BARE_NAME}"/></policy>
-</busconfig>
-`,
-  );
+  writeFileSync(policy, servicePolicy(BARE_NAME));
   // Reconcile rarely, log as in production: the figures are about the bus path.
   const config = { Network: { Range: RANGE }, Daemon: { ReconcileSeconds: '3600', LogLevel: 'info' } };
   const s = await Sandbox.create({ config, policies: [policy] });

@@ -49,3 +49,16 @@ export function systemBusConfig(o: BusConfigOptions): string {
     '',
   ].join('\n');
 }
+
+/** A service's policy file: root may own `name`, anyone may call it (as org.domud.Domud1.conf does). */
+export function servicePolicy(name: string): string {
+  return [
+    '<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"',
+    ' "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">',
+    '<busconfig>',
+    `  <policy user="root"><allow own="${xmlText(name)}"/></policy>`,
+    `  <policy context="default"><allow send_destination="${xmlText(name)}"/></policy>`,
+    '</busconfig>',
+    '',
+  ].join('\n');
+}

@@ -4,6 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import dbus from 'dbus-next';
+import { servicePolicy } from '../../src/dev/bus-config.js';
 
 const { Message } = dbus;
 
@@ -19,16 +20,7 @@ export interface Question {
 /** The bus policy that lets root own the authority's name and anyone ask it. */
 export function polkitPolicy(dir: string): string {
   const f = join(dir, 'polkit-test.conf');
-  writeFileSync(
-    f,
-    `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <policy user="root"><allow own="org.freedesktop.PolicyKit1"/></policy>
-  <policy context="default"><allow send_destination="org.freedesktop.PolicyKit1"/></policy>
-</busconfig>
-`,
-  );
+  writeFileSync(f, servicePolicy('org.freedesktop.PolicyKit1'));
   return f;
 }
 
