@@ -195,6 +195,7 @@ async function run(config: ReturnType<typeof loadConfig>, busName: string, log: 
         /* the bus may be gone already */
       }
       allocator.close();
+      routes.close();
       lock.release();
       bus.disconnect();
       log.info('stopped');

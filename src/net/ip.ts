@@ -3,6 +3,7 @@
 // `ip -j` is parsed as JSON; failures become typed errors that carry the
 // argv and ip's own stderr.
 import { spawn } from 'node:child_process';
+import { IpBatch } from './batch.js';
 import { IpCommandError, IpMissingError, IpOutputError } from './errors.js';
 
 /** Runs argv[0] with the rest as arguments; resolves with stdout, rejects with IpCommandError/IpMissingError. */
@@ -51,6 +52,8 @@ export function failureOf(error: unknown): IpFailure {
 
 /** `ip` bound to a binary and, optionally, a network namespace. */
 export class Ip {
+  private batch: IpBatch | null = null;
+
   constructor(
     readonly command: string,
     readonly netns?: string,
@@ -62,6 +65,31 @@ export class Ip {
 
   exec(args: readonly string[]): Promise<string> {
     return run(this.argv(args));
+  }
+
+  /**
+   * A change (silent on success), through one long-lived `ip -batch` process
+   * rather than a process of its own. ip -batch remembers the index of every
+   * device it has looked up, so a vif deleted and made again under the same
+   * name fails there though it would work afresh. A failed change changed
+   * nothing, so it runs once more on its own, and that answer (and message)
+   * is the one that counts; the batch restarts to forget what it knew.
+   */
+  async change(args: readonly string[]): Promise<void> {
+    this.batch ??= new IpBatch(this.argv([]));
+    try {
+      await this.batch.run(args);
+    } catch (e) {
+      if (e instanceof TypeError) throw e; // refused before anything ran
+      this.close();
+      await run(this.argv(args));
+    }
+  }
+
+  /** Lets the batch process end; a later change starts another. */
+  close(): void {
+    this.batch?.close();
+    this.batch = null;
   }
 
   /** `ip -j <args>`, which prints one JSON array. */

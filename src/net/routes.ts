@@ -68,7 +68,7 @@ export class Routes {
       const mine = onVif.filter((r) => isOurs(this.net, r) && r.dst === g.addr);
       for (const r of mine) {
         try {
-          await this.ip.exec(['route', 'del', `${g.address}/32`, 'dev', g.vif, 'metric', String(r.metric)]);
+          await this.ip.change(['route', 'del', `${g.address}/32`, 'dev', g.vif, 'metric', String(r.metric)]);
         } catch (e) {
           const why = failureOf(e);
           if (why === 'no-device') return;
@@ -79,7 +79,7 @@ export class Routes {
       // earlier would take any other route with `src <dom0>` on the vif along.
       if (onVif.some((r) => isOurs(this.net, r) && r.dst !== g.addr)) return;
       try {
-        await this.ip.exec(['addr', 'del', `${this.dom0}/32`, 'dev', g.vif]);
+        await this.ip.change(['addr', 'del', `${this.dom0}/32`, 'dev', g.vif]);
       } catch (e) {
         const why = failureOf(e);
         if (why !== 'no-device' && why !== 'no-address') throw e;
@@ -124,7 +124,7 @@ export class Routes {
         try {
           if (c.action === 'remove') {
             const metric = c.metric === undefined ? [] : ['metric', String(c.metric)];
-            await this.ip.exec(['route', 'del', `${c.address}/32`, 'dev', c.vif, ...metric]);
+            await this.ip.change(['route', 'del', `${c.address}/32`, 'dev', c.vif, ...metric]);
           } else {
             await this.apply(c.what, { vif: c.vif, address: c.address, addr: parseAddress(c.address)! });
           }
@@ -143,6 +143,11 @@ export class Routes {
       if (failures.length > 0) throw new ReconcileError(done, failures);
       return done;
     });
+  }
+
+  /** Ends the `ip -batch` process that carries changes; the next change starts another. */
+  close(): void {
+    this.ip.close();
   }
 
   /** Whether /proc/sys/net/ipv4/ip_forward is on. Read only: domud never writes it. */
@@ -177,16 +182,16 @@ export class Routes {
     try {
       switch (what) {
         case 'address':
-          await this.ip.exec(['addr', 'replace', `${this.dom0}/32`, 'dev', g.vif]);
+          await this.ip.change(['addr', 'replace', `${this.dom0}/32`, 'dev', g.vif]);
           return;
         case 'link':
-          await this.ip.exec(['link', 'set', g.vif, 'up']);
+          await this.ip.change(['link', 'set', g.vif, 'up']);
           return;
         case 'proxy_arp':
           await this.sysctl.enableProxyArp(g.vif);
           return;
         case 'route':
-          await this.ip.exec(['route', 'replace', `${g.address}/32`, 'dev', g.vif, 'src', this.dom0]);
+          await this.ip.change(['route', 'replace', `${g.address}/32`, 'dev', g.vif, 'src', this.dom0]);
           return;
       }
     } catch (e) {

@@ -11,9 +11,9 @@ type Hook = (args: readonly string[]) => Promise<void>;
 let hook: Hook = async () => undefined;
 
 class HookedIp extends realIp.Ip {
-  override async exec(args: readonly string[]): Promise<string> {
+  override async change(args: readonly string[]): Promise<void> {
     await hook(args);
-    return super.exec(args);
+    return super.change(args);
   }
 }
 
