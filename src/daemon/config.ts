@@ -1,10 +1,10 @@
 // The daemon's configuration: the INI file of the contract, validated by a
-// zod schema. Every key has a default, so a missing default file means "all
+// valibot schema. Every key has a default, so a missing default file means "all
 // defaults"; a missing named file, an unknown section or key, or a bad value
 // is a ConfigError that names the file, line and key.
 import { readFileSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
-import { z } from 'zod';
+import * as v from 'valibot';
 import { Pool } from '../ipam/index.js';
 import { IniSyntaxError, parseIni } from './ini.js';
 
@@ -13,35 +13,48 @@ export const DEFAULT_CONFIG_PATH = '/etc/domud/domud.conf';
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-const absolutePath = z.string().refine((v) => isAbsolute(v), 'must be an absolute path');
-const optionalPath = z.string().refine((v) => v === '' || isAbsolute(v), 'must be empty or an absolute path');
+/** A key's schema: the INI value (a string) in, the typed value out. */
+type Value = v.GenericSchema<string, unknown>;
+
+const oneOf = <const T extends readonly string[]>(options: T) => v.picklist(options, `must be one of ${options.join(', ')}`);
+const absolutePath = v.pipe(v.string(), v.check(isAbsolute, 'must be an absolute path'));
+const optionalPath = v.pipe(v.string(), v.check((s) => s === '' || isAbsolute(s), 'must be empty or an absolute path'));
+// The digits-only regex makes the number a non-negative integer (or
+// Infinity, which maxValue refuses); a value that fails it is not converted.
 const count = (min: number, max: number) =>
-  z
-    .string()
-    .regex(/^[0-9]+$/, 'must be a whole number')
-    .transform(Number)
-    .pipe(z.number().int().min(min).max(max));
-const bool = z
-  .string()
-  .transform((v) => v.toLowerCase())
-  .pipe(z.enum(['yes', 'no', 'true', 'false', 'on', 'off', '1', '0']))
-  .transform((v) => ['yes', 'true', 'on', '1'].includes(v));
+  v.pipe(
+    v.string(),
+    v.regex(/^[0-9]+$/, 'must be a whole number'),
+    v.transform(Number),
+    v.minValue(min, `must be at least ${min}`),
+    v.maxValue(max, `must be at most ${max}`),
+  );
+const bool = v.pipe(
+  v.string(),
+  v.transform((s) => s.toLowerCase()),
+  oneOf(['yes', 'no', 'true', 'false', 'on', 'off', '1', '0']),
+  v.transform((s) => ['yes', 'true', 'on', '1'].includes(s)),
+);
 
 /** One schema per section; keys are the contract's, in its spelling. */
 const schema = {
   Network: {
-    Range: z.string().superRefine((v, ctx) => {
-      try {
-        Pool.parse(v);
-      } catch (e) {
-        ctx.addIssue({ code: 'custom', message: (e as Error).message });
-      }
-    }),
+    Range: v.pipe(
+      v.string(),
+      v.rawCheck(({ dataset, addIssue }) => {
+        try {
+          Pool.parse(dataset.value as string);
+        } catch (e) {
+          addIssue({ message: (e as Error).message });
+        }
+      }),
+    ),
   },
   Toolstack: {
-    Command: z
-      .string()
-      .refine((v) => v === 'auto' || v === 'xm' || v === 'xl' || isAbsolute(v), 'must be auto, xm, xl or an absolute path'),
+    Command: v.pipe(
+      v.string(),
+      v.check((s) => s === 'auto' || s === 'xm' || s === 'xl' || isAbsolute(s), 'must be auto, xm, xl or an absolute path'),
+    ),
     Timeout: count(1, 3600),
   },
   Domains: {
@@ -52,12 +65,12 @@ const schema = {
   },
   Daemon: {
     StateDirectory: absolutePath,
-    Group: z.string().regex(/^([a-z_][a-z0-9_-]*\$?)?$/i, 'must be empty or a Unix group name'),
+    Group: v.pipe(v.string(), v.regex(/^([a-z_][a-z0-9_-]*\$?)?$/i, 'must be empty or a Unix group name')),
     Polkit: bool,
     ReconcileSeconds: count(1, 86400),
-    LogLevel: z.enum(LOG_LEVELS),
+    LogLevel: v.pipe(v.string(), oneOf(LOG_LEVELS)),
   },
-} as const;
+} as const satisfies Record<string, Record<string, Value>>;
 
 export const DEFAULTS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
   Network: { Range: '172.20.216.0/24' },
@@ -131,7 +144,7 @@ export function parseConfig(text: string, file: string | null): Config {
   const values: Record<string, Record<string, unknown>> = {};
   for (const [section, keys] of Object.entries(schema)) {
     values[section] = {};
-    for (const [key, type] of Object.entries(keys)) values[section]![key] = type.parse(DEFAULTS[section]![key]);
+    for (const [key, type] of Object.entries(keys)) values[section]![key] = v.parse(type, DEFAULTS[section]![key]);
   }
   // Every section is checked at its header, so a misspelt one is refused
   // even when all its keys are commented out.
@@ -141,19 +154,19 @@ export function parseConfig(text: string, file: string | null): Config {
     }
   }
   for (const e of ini.entries) {
-    const keys = (schema as Record<string, Record<string, z.ZodType>>)[e.section]!;
+    const keys = (schema as Record<string, Record<string, Value>>)[e.section]!;
     const type = keys[e.key];
     if (!type) {
       throw new ConfigError(where, e.line, `[${e.section}] ${e.key}`, `unknown key; known in [${e.section}]: ${Object.keys(keys).join(', ')}`);
     }
-    const r = type.safeParse(e.value);
+    const r = v.safeParse(type, e.value);
     if (!r.success) {
-      const why = r.error.issues.map((i) => i.message).join('; ');
+      const why = r.issues.map((i) => i.message).join('; ');
       throw new ConfigError(where, e.line, `[${e.section}] ${e.key}`, `bad value ${JSON.stringify(e.value)}: ${why}`);
     }
-    values[e.section]![e.key] = r.data;
+    values[e.section]![e.key] = r.output;
   }
-  const v = values as {
+  const got = values as {
     Network: { Range: string };
     Toolstack: { Command: string; Timeout: number };
     Domains: { Kernel: string; Ramdisk: string; Memory: number; VCpus: number };
@@ -161,15 +174,15 @@ export function parseConfig(text: string, file: string | null): Config {
   };
   return {
     source: file,
-    network: { range: Pool.parse(v.Network.Range).cidr },
-    toolstack: { command: v.Toolstack.Command, timeoutSeconds: v.Toolstack.Timeout },
-    domains: { kernel: v.Domains.Kernel, ramdisk: v.Domains.Ramdisk, memory: v.Domains.Memory, vcpus: v.Domains.VCpus },
+    network: { range: Pool.parse(got.Network.Range).cidr },
+    toolstack: { command: got.Toolstack.Command, timeoutSeconds: got.Toolstack.Timeout },
+    domains: { kernel: got.Domains.Kernel, ramdisk: got.Domains.Ramdisk, memory: got.Domains.Memory, vcpus: got.Domains.VCpus },
     daemon: {
-      stateDirectory: v.Daemon.StateDirectory,
-      group: v.Daemon.Group,
-      polkit: v.Daemon.Polkit,
-      reconcileSeconds: v.Daemon.ReconcileSeconds,
-      logLevel: v.Daemon.LogLevel,
+      stateDirectory: got.Daemon.StateDirectory,
+      group: got.Daemon.Group,
+      polkit: got.Daemon.Polkit,
+      reconcileSeconds: got.Daemon.ReconcileSeconds,
+      logLevel: got.Daemon.LogLevel,
     },
   };
 }
