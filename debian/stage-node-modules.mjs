@@ -3,9 +3,12 @@
 //   node debian/stage-node-modules.mjs SRC DEST
 //
 // npm ci installed the development tree (tap, typescript...). package-lock.json
-// marks every package that only development needs with "dev": true, so the
-// production tree is the installed one without those: what `npm prune
-// --omit=dev` would leave, without npm or the network. SRC is only read.
+// marks every package that only development needs with "dev": true, or with
+// "devOptional": true when a production package also names it as an optional
+// peer (valibot does typescript); optional packages are never installed here
+// (.npmrc: omit=optional), so both are development ones. The production tree
+// is the installed one without those: what `npm prune --omit=dev
+// --omit=optional` would leave, without npm or the network. SRC is only read.
 import { cpSync, existsSync, lstatSync, readFileSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
@@ -22,10 +25,11 @@ const lock = JSON.parse(readFileSync(join(src, 'package-lock.json'), 'utf8'));
 if (!lock.packages) fail('package-lock.json has no "packages" (lockfileVersion 2 or later needed)');
 
 const packages = Object.entries(lock.packages).filter(([key]) => key.startsWith('node_modules/'));
-const production = packages.filter(([, meta]) => !meta.dev);
+const development = (meta) => meta.dev || meta.devOptional;
+const production = packages.filter(([, meta]) => !development(meta));
 // Optional packages may be absent (npm ci skips those that fail to build).
 const missing = production
-  .filter(([key, meta]) => !meta.optional && !meta.devOptional && !existsSync(join(src, key)))
+  .filter(([key, meta]) => !meta.optional && !existsSync(join(src, key)))
   .map(([key]) => key);
 if (missing.length) fail(`production packages missing (run npm ci): ${missing.join(', ')}`);
 
@@ -55,7 +59,7 @@ for (const [key] of production) {
   copied++;
 }
 // Belt and braces: a development package nested under a production one.
-for (const [key, meta] of packages) if (meta.dev) rmSync(join(dest, key.slice('node_modules/'.length)), { recursive: true, force: true });
+for (const [key, meta] of packages) if (development(meta)) rmSync(join(dest, key.slice('node_modules/'.length)), { recursive: true, force: true });
 
 // better-sqlite3 loads build/Release/better_sqlite3.node through `bindings`;
 // the SQLite sources, object files and the test extension are build leftovers.

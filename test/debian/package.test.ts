@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as {
-  packages: Record<string, { dev?: boolean }>;
+  packages: Record<string, { dev?: boolean; devOptional?: boolean }>;
 };
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; dependencies: Record<string, string> };
 const version = /^domud \(([^)]+)\)/.exec(readFileSync(join(ROOT, 'debian/changelog'), 'utf8'))![1]!;
@@ -129,7 +129,7 @@ t.test('domud: contents', async (t) => {
   const shipped = new Set(modules.map((p) => /^\/usr\/lib\/domud\/node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(p)?.[1]).filter(Boolean));
   for (const name of Object.keys(pkg.dependencies)) t.ok(shipped.has(name), `production dependency ${name} shipped`);
   const dev = Object.entries(lock.packages)
-    .filter(([key, meta]) => meta.dev && key.split('node_modules/').length === 2)
+    .filter(([key, meta]) => (meta.dev || meta.devOptional) && key.split('node_modules/').length === 2)
     .map(([key]) => key.slice('node_modules/'.length));
   t.ok(dev.includes('tap') && dev.includes('typescript'), 'the lock marks tap and typescript as development packages');
   t.same(dev.filter((name) => shipped.has(name)), [], 'no development package shipped');
