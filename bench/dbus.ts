@@ -10,6 +10,7 @@ import Database from 'better-sqlite3';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import dbus from 'dbus-next';
@@ -28,6 +29,8 @@ const RANGE = '10.64.0.0/16';
 const ROWS = 1_000;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 400);
 const SELF = fileURLToPath(import.meta.url);
+/** Which parts to run (BENCH_PARTS=startup,reads,create; default all), to look at one quickly. */
+const PARTS = new Set((process.env.BENCH_PARTS ?? 'startup,reads,create').split(','));
 
 
 // ---- the bare service ----
@@ -52,6 +55,24 @@ async function bare(address: string): Promise<void> {
   bus.export(BARE_PATH, new Bench(BARE_IFACE));
   await bus.requestName(BARE_NAME, dbus.NameFlag.DO_NOT_QUEUE);
   process.on('SIGTERM', () => process.exit(0));
+}
+
+// ---- the simulator alone, run from inside the daemon's namespace ----
+
+/** Reads "create <cfg> <name>" or "destroy <name>" lines; answers each with the ms it took. */
+async function direct(tool: string): Promise<void> {
+  const run = promisify(execFile);
+  for await (const line of createInterface({ input: process.stdin })) {
+    const [verb, a, b] = line.split(' ');
+    const t = process.hrtime.bigint();
+    if (verb === 'create') {
+      await run(tool, ['create', a!]);
+      await run(tool, ['domid', b!]);
+    } else {
+      await run(tool, ['destroy', a!]);
+    }
+    process.stdout.write(`${Number(process.hrtime.bigint() - t) / 1e6}\n`);
+  }
 }
 
 // ---- measuring ----
@@ -179,14 +200,11 @@ async function stop(child: ChildProcess): Promise<void> {
   await done;
 }
 
-async function run(s: Sandbox, big: Sandbox, children: ChildProcess[]): Promise<void> {
-  const kernel = join(s.dir, 'vmlinuz-guest');
-  seed(s.stateDir, ROWS, kernel);
-  seed(big.stateDir, 10_000, join(big.dir, 'vmlinuz-guest'));
-  const daemonArgv = (sb: Sandbox) => [process.execPath, join(PACKAGE_ROOT, 'dist', 'src', 'daemon', 'main.js'), '--config', sb.configPath, '--bus', sb.address];
-  const bareArgv = (sb: Sandbox) => [process.execPath, SELF, '--bare', sb.address];
+const daemonArgv = (sb: Sandbox) => [process.execPath, join(PACKAGE_ROOT, 'dist', 'src', 'daemon', 'main.js'), '--config', sb.configPath, '--bus', sb.address];
+const bareArgv = (sb: Sandbox) => [process.execPath, SELF, '--bare', sb.address];
 
-  // ---- start-up to name owned (10,000 leases) and idle RSS ----
+/** Start-up to name owned with 10,000 leases, and idle RSS, daemon and bare alternating. */
+async function startup(big: Sandbox, children: ChildProcess[]): Promise<void> {
   const watcher = dbus.sessionBus({ busAddress: big.address });
   await watcher.call(new dbus.Message({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'AddMatch', signature: 's', body: ["type='signal',member='NameOwnerChanged'"] }));
   const up = { daemon: [] as number[], bare: [] as number[] };
@@ -205,6 +223,13 @@ async function run(s: Sandbox, big: Sandbox, children: ChildProcess[]): Promise<
   emit({ bench: 'dbus.idle-rss', leases: 10_000, unit: 'KiB', domud: pct(rss.daemon, 50), bare: pct(rss.bare, 50) });
   target('start-up to name owned, 10,000 leases (domud/bare)', pct(up.daemon, 50) / pct(up.bare, 50), 1.3, null);
   target('idle RSS, 10,000 leases (domud/bare)', pct(rss.daemon, 50) / pct(rss.bare, 50), 1.3, null);
+}
+
+async function run(s: Sandbox, big: Sandbox, children: ChildProcess[]): Promise<void> {
+  const kernel = join(s.dir, 'vmlinuz-guest');
+  seed(s.stateDir, ROWS, kernel);
+  seed(big.stateDir, 10_000, join(big.dir, 'vmlinuz-guest'));
+  if (PARTS.has('startup')) await startup(big, children);
 
   // ---- reads against 1,000 domains ----
   const bus = dbus.sessionBus({ busAddress: s.address });
@@ -225,63 +250,79 @@ async function run(s: Sandbox, big: Sandbox, children: ChildProcess[]): Promise<
   const bRows = call(BARE_NAME, BARE_PATH, BARE_IFACE, 'Rows');
   const [listed] = (await dList())!.body as [unknown[]];
   if (listed.length !== ROWS) throw new Error(`ListDomains gave ${listed.length} rows, not ${ROWS}`);
-
-  const report = (name: string, d: number[], b: number[], extra: Record<string, unknown> = {}) => {
-    emit({ bench: `dbus.${name}`, unit: 'ms', ...extra, domud: { p50: round(pct(d, 50), 3), p99: round(pct(d, 99), 3), callsPerS: round(1000 / (d.reduce((x, y) => x + y, 0) / d.length), 0) }, bare: { p50: round(pct(b, 50), 3), p99: round(pct(b, 99), 3), callsPerS: round(1000 / (b.reduce((x, y) => x + y, 0) / b.length), 0) } });
-    return pct(d, 50) / pct(b, 50);
-  };
-  const [g1, g2] = await latencies(dGet, bGet);
-  target('property Get p50 (domud/bare)', report('get-property', g1, g2), 1.2, null);
-  const [d1, d2] = await latencies(dGetDomain, bEcho);
-  target('GetDomain p50 (domud/bare trivial method)', report('get-domain', d1, d2), 1.2, null);
-  const [l1, l2] = await latencies(dList, bRows, Math.max(40, ROUNDS / 4));
-  target('ListDomains(1,000) p50 (domud/bare a(sisso) of 1,000)', report('list-domains', l1, l2, { rows: ROWS }), 1.2, null);
-
-  const total = ROUNDS * 10;
-  const tp = { daemon: [] as number[], bare: [] as number[] };
-  for (let i = 0; i < 3; i++) {
-    tp.daemon.push(await throughput(dGetDomain, 64, total));
-    tp.bare.push(await throughput(bEcho, 64, total));
-  }
-  emit({ bench: 'dbus.in-flight-64', unit: 'calls/s', call: 'GetDomain vs Echo', domud: round(pct(tp.daemon, 50), 0), bare: round(pct(tp.bare, 50), 0) });
-  target('64 in flight, calls/s (domud/bare)', pct(tp.daemon, 50) / pct(tp.bare, 50), null, 0.8);
-  emit({ bench: 'dbus.idle-rss-after-reads', rows: ROWS, unit: 'KiB', domud: rssKiB(daemon.pid!), bare: rssKiB(bareChild.pid!) });
-
-  // ---- CreateDomain beyond the simulator's own time ----
-  const run = promisify(execFile);
-  const tool = (args: string[]) => (s.netns ? run('ip', ['netns', 'exec', s.netns, s.toolPath, ...args]) : run(s.toolPath, args));
-  const cfgDir = join(s.dir, 'direct');
-  mkdirSync(cfgDir);
-  const direct: number[] = [];
-  const viaBus: number[] = [];
-  const N = Number(process.env.BENCH_CREATES ?? 15);
-  for (let i = 0; i < N; i++) {
-    // The simulator alone: create from a config like domud's, then domid, as domud does.
-    const cfg = join(cfgDir, `d${i}.cfg`);
-    writeFileSync(cfg, `name = "d${i}"\nkernel = "${kernel}"\nmemory = 64\nvcpus = 1\nvif = [ "ip=10.64.200.${i + 2},mac=00:16:3e:70:00:${(i + 2).toString(16).padStart(2, '0')},script=vif-route" ]\n`);
-    let t = process.hrtime.bigint();
-    await tool(['create', cfg]);
-    await tool(['domid', `d${i}`]);
-    direct.push(Number(process.hrtime.bigint() - t) / 1e6);
-    t = process.hrtime.bigint();
-    await bus.call(new dbus.Message({ destination: NAME, path: MANAGER, interface: MANAGER_IFACE, member: 'CreateDomain', signature: 'sa{sv}', body: [`c${i}`, {}] }));
-    viaBus.push(Number(process.hrtime.bigint() - t) / 1e6);
-    await tool(['destroy', `d${i}`]);
-    await bus.call(new dbus.Message({ destination: NAME, path: MANAGER, interface: MANAGER_IFACE, member: 'DestroyDomain', signature: 's', body: [`c${i}`] }));
-  }
-  const overhead = pct(viaBus, 50) - pct(direct, 50);
-  emit({ bench: 'dbus.create-overhead', unit: 'ms', runs: N, createDomain: { p50: round(pct(viaBus, 50)), p99: round(pct(viaBus, 99)) }, simulatorAlone: { p50: round(pct(direct, 50)), p99: round(pct(direct, 99)) }, overheadP50: round(overhead) });
-  target('CreateDomain overhead beyond the simulator, p50', overhead, 1, null, ' ms');
+  if (PARTS.has('reads')) await reads();
+  if (PARTS.has('create')) await create();
   bus.disconnect();
   await stop(daemon);
   await stop(bareChild);
-
   for (const r of results) emit({ target: r.what, value: r.value, want: r.target, met: r.ok });
+
+  async function reads(): Promise<void> {
+    const report = (name: string, d: number[], b: number[], extra: Record<string, unknown> = {}) => {
+      emit({ bench: `dbus.${name}`, unit: 'ms', ...extra, domud: { p50: round(pct(d, 50), 3), p99: round(pct(d, 99), 3), callsPerS: round(1000 / (d.reduce((x, y) => x + y, 0) / d.length), 0) }, bare: { p50: round(pct(b, 50), 3), p99: round(pct(b, 99), 3), callsPerS: round(1000 / (b.reduce((x, y) => x + y, 0) / b.length), 0) } });
+      return pct(d, 50) / pct(b, 50);
+    };
+    const [g1, g2] = await latencies(dGet, bGet);
+    target('property Get p50 (domud/bare)', report('get-property', g1, g2), 1.2, null);
+    const [d1, d2] = await latencies(dGetDomain, bEcho);
+    target('GetDomain p50 (domud/bare trivial method)', report('get-domain', d1, d2), 1.2, null);
+    const [l1, l2] = await latencies(dList, bRows, Math.max(40, ROUNDS / 4));
+    target('ListDomains(1,000) p50 (domud/bare a(sisso) of 1,000)', report('list-domains', l1, l2, { rows: ROWS }), 1.2, null);
+
+    const total = ROUNDS * 10;
+    const tp = { daemon: [] as number[], bare: [] as number[] };
+    for (let i = 0; i < 3; i++) {
+      tp.daemon.push(await throughput(dGetDomain, 64, total));
+      tp.bare.push(await throughput(bEcho, 64, total));
+    }
+    emit({ bench: 'dbus.in-flight-64', unit: 'calls/s', call: 'GetDomain vs Echo', domud: round(pct(tp.daemon, 50), 0), bare: round(pct(tp.bare, 50), 0) });
+    target('64 in flight, calls/s (domud/bare)', pct(tp.daemon, 50) / pct(tp.bare, 50), null, 0.8);
+    emit({ bench: 'dbus.idle-rss-after-reads', rows: ROWS, unit: 'KiB', domud: rssKiB(daemon.pid!), bare: rssKiB(bareChild.pid!) });
+  }
+
+  // ---- CreateDomain beyond the simulator's own time ----
+  async function create(): Promise<void> {
+    // The simulator alone runs in a helper inside the daemon's namespace, so
+    // that it starts the tool exactly as the daemon does (no `ip netns exec`
+    // in front of each run to flatter the daemon).
+    const cfgDir = join(s.dir, 'direct');
+    mkdirSync(cfgDir);
+    const helperArgv = [process.execPath, SELF, '--direct', s.toolPath];
+    const helper = spawn(s.netns ? 'ip' : helperArgv[0]!, s.netns ? ['netns', 'exec', s.netns, ...helperArgv] : helperArgv.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] });
+    children.push(helper);
+    const answers = createInterface({ input: helper.stdout! })[Symbol.asyncIterator]();
+    const ask = async (line: string): Promise<number> => {
+      helper.stdin!.write(`${line}\n`);
+      const { value, done } = await answers.next();
+      if (done) throw new Error('the simulator helper ended');
+      return Number(value);
+    };
+    const direct: number[] = [];
+    const viaBus: number[] = [];
+    const N = Number(process.env.BENCH_CREATES ?? 15);
+    for (let i = 0; i < N; i++) {
+      // The simulator alone: create from a config like domud's, then domid, as domud does.
+      const cfg = join(cfgDir, `d${i}.cfg`);
+      writeFileSync(cfg, `name = "d${i}"\nkernel = "${kernel}"\nmemory = 64\nvcpus = 1\nvif = [ "ip=10.64.200.${i + 2},mac=00:16:3e:70:00:${(i + 2).toString(16).padStart(2, '0')},script=vif-route" ]\n`);
+      direct.push(await ask(`create ${cfg} d${i}`));
+      const t = process.hrtime.bigint();
+      await bus.call(new dbus.Message({ destination: NAME, path: MANAGER, interface: MANAGER_IFACE, member: 'CreateDomain', signature: 'sa{sv}', body: [`c${i}`, {}] }));
+      viaBus.push(Number(process.hrtime.bigint() - t) / 1e6);
+      await ask(`destroy d${i}`);
+      await bus.call(new dbus.Message({ destination: NAME, path: MANAGER, interface: MANAGER_IFACE, member: 'DestroyDomain', signature: 's', body: [`c${i}`] }));
+    }
+    helper.stdin!.end();
+    const overhead = pct(viaBus, 50) - pct(direct, 50);
+    emit({ bench: 'dbus.create-overhead', unit: 'ms', runs: N, createDomain: { p50: round(pct(viaBus, 50)), p99: round(pct(viaBus, 99)) }, simulatorAlone: { p50: round(pct(direct, 50)), p99: round(pct(direct, 99)) }, overheadP50: round(overhead) });
+    target('CreateDomain overhead beyond the simulator, p50', overhead, 1, null, ' ms');
+  }
 }
 
 // Last, so that every constant above is initialised.
 if (process.argv[2] === '--bare') {
   await bare(process.argv[3]!);
+} else if (process.argv[2] === '--direct') {
+  await direct(process.argv[3]!);
 } else {
   await main();
 }
