@@ -34,6 +34,11 @@ function nowMicros(): number {
   return Math.round((performance.timeOrigin + performance.now()) * 1000);
 }
 
+/** The stored integer as the `address` column spells it (a valid address by the table's CHECK). */
+function dotted(ip: number): string {
+  return `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`;
+}
+
 function checkText(what: string, v: unknown): asserts v is string {
   if (typeof v !== 'string' || v === '') throw new InvalidArgumentError(`${what} must be a non-empty string`);
 }
@@ -75,7 +80,9 @@ export class Allocator {
       byIp: p(`SELECT ${LEASE} FROM leases WHERE ip = ?`),
       release: p(`DELETE FROM leases WHERE name = ? RETURNING ${LEASE}`),
       setAttrs: p('UPDATE leases SET attrs = ? WHERE name = ?'),
-      list: p(`SELECT ${LEASE} FROM leases ORDER BY ip`),
+      // Rows as arrays, the address formatted here: half the time of SQL
+      // building both the string and an object per row, which counts at start-up.
+      list: p('SELECT ip, name, mac, acquired_at, attrs FROM leases ORDER BY ip').raw(),
       used: p('SELECT used FROM pool').pluck(),
       outside: p(`SELECT ${LEASE} FROM leases WHERE ip NOT BETWEEN ? AND ? ORDER BY ip`),
     };
@@ -147,7 +154,8 @@ export class Allocator {
 
   /** Every lease, out-of-range ones included, ordered by address. */
   list(): Lease[] {
-    return this.q.list.all() as Lease[];
+    const rows = this.q.list.all() as Array<[number, string, string, number, string]>;
+    return rows.map(([ip, name, mac, acquiredAt, attrs]) => ({ address: dotted(ip), name, mac, acquiredAt, attrs }));
   }
 
   /** Leases held now, out-of-range ones included. */

@@ -125,16 +125,48 @@ function vet(db: Database.Database, path: string): void {
 
 function migrate(db: Database.Database): void {
   const from = db.pragma('user_version', { simple: true }) as number;
+  if (from === SCHEMA_VERSION) return; // nothing written: a clean start-up costs no fsync
   for (let v = from; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]!);
   db.pragma(`application_id = ${APPLICATION_ID}`);
   db.pragma(`user_version = ${SCHEMA_VERSION}`);
 }
 
 /**
+ * Whether the database is already pointed at `pool` with runs and count that
+ * add up: the triggers keep them exact in every statement, so after a clean
+ * stop or a crash alike this holds and start-up writes nothing. A sum that
+ * does not add up (a hand-edited `free` or `pool`) means a rebuild.
+ */
+function aligned(db: Database.Database, pool: Pool): boolean {
+  const { first, last } = pool;
+  const row = db
+    .prepare(
+      `SELECT cidr, first, last, used,
+         (SELECT count(*) FROM leases) AS leases,
+         (SELECT count(*) FROM leases WHERE ip BETWEEN :first AND :last) AS inside,
+         (SELECT coalesce(sum(e - s + 1), 0) FROM free) AS free,
+         (SELECT count(*) FROM free WHERE s < :first OR e > :last) AS outside
+       FROM pool`,
+    )
+    .get({ first, last }) as { cidr: string; first: number; last: number; used: number; leases: number; inside: number; free: number; outside: number } | undefined;
+  return (
+    row !== undefined &&
+    row.cidr === pool.cidr &&
+    row.first === first &&
+    row.last === last &&
+    row.used === row.leases &&
+    row.outside === 0 &&
+    row.free + row.inside === last - first + 1
+  );
+}
+
+/**
  * Points the database at the configured range and rebuilds the free runs from
- * the leases. Leases outside the range stay; they are simply not in any run.
+ * the leases, unless they already match. Leases outside the range stay; they
+ * are simply not in any run.
  */
 function align(db: Database.Database, pool: Pool): void {
+  if (aligned(db, pool)) return;
   const { first, last } = pool;
   db.prepare(
     `INSERT INTO pool (id, cidr, first, last, cursor, used) VALUES (1, :cidr, :first, :last, :last, 0)
