@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import * as v from 'valibot';
-import { Pool } from '../ipam/index.js';
+// pool.js, not the index: the allocator (and SQLite) are not needed to read a configuration.
+import { Pool } from '../ipam/pool.js';
 import { IniSyntaxError, parseIni } from './ini.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/domud/domud.conf';

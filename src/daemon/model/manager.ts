@@ -14,6 +14,7 @@ import {
   type DomainState,
   type Phase,
   type RuntimeChange,
+  type StoredAttrs,
   decodeAttrs,
   encodeAttrs,
   vifOf,
@@ -54,9 +55,12 @@ export interface ManagerDeps {
   readonly createGraceMs: number;
 }
 
+/** What a record keeps of its lease: the stored attrs are decoded into the record's own fields. */
+type Held = Pick<Lease, 'address' | 'mac' | 'acquiredAt'>;
+
 interface Record {
   name: string;
-  lease: Lease;
+  lease: Held;
   settings: DomainSettings;
   phase: Phase;
   domainId: number;
@@ -212,35 +216,42 @@ export class DomainManager extends EventEmitter<ManagerEvents> {
   /**
    * Loads every lease, finishes or rolls back what a dead daemon left half
    * done, and adopts guests that run. Called once before the bus name is
-   * owned.
+   * owned; `firstList` is the toolstack's `list` if the caller started it.
    */
-  async load(): Promise<void> {
+  async load(firstList?: Promise<DomainInfo[]>): Promise<void> {
+    // The toolstack's list (begun earlier by the caller, or now), a process
+    // of its own, runs while the leases are read.
+    const listing = (firstList ?? this.deps.toolstack.list()).then(
+      (running) => ({ running }),
+      (error: unknown) => ({ error }),
+    );
     // A daemon killed in the middle of writing a guest config leaves its
     // temporary file; no writer runs yet, so every one is stale.
     for (const f of await removeStaleTemporaries(this.deps.configDir)) this.deps.log.info({ file: f }, 'removed a half-written guest config');
+    // Domains created with the same options store the same attrs: decode
+    // each text once and share the (read-only) result.
+    const decoded = new Map<string, StoredAttrs | null>();
     for (const lease of this.deps.allocator.list()) {
-      const attrs = decodeAttrs(lease.attrs);
-      const settings = attrs?.settings ?? this.orphanSettings();
+      let attrs = decoded.get(lease.attrs);
+      if (attrs === undefined) decoded.set(lease.attrs, (attrs = decodeAttrs(lease.attrs)));
       this.records.set(lease.name, {
         name: lease.name,
-        lease,
-        settings,
+        lease: { address: lease.address, mac: lease.mac, acquiredAt: lease.acquiredAt },
+        settings: attrs?.settings ?? this.orphanSettings(),
         phase: attrs?.phase ?? 'ready',
         domainId: -1,
         state: 'stopped',
         generation: 0,
       });
     }
-    let running;
-    try {
-      running = await this.deps.toolstack.list();
-    } catch (e) {
+    const listed = await listing;
+    if ('error' in listed) {
       // Without the toolstack's word nothing can be judged stopped: keep
       // every lease and route as it is and let the reconcile loop catch up.
-      this.deps.log.error({ err: e }, 'cannot list domains at start-up; leaving routes alone until the toolstack answers');
+      this.deps.log.error({ err: listed.error }, 'cannot list domains at start-up; leaving routes alone until the toolstack answers');
       return;
     }
-    const byName = new Map(running.map((d) => [d.name, d]));
+    const byName = new Map(listed.running.map((d) => [d.name, d]));
     for (const rec of this.records.values()) {
       const info = byName.get(rec.name);
       if (info && info.id !== null) {
