@@ -12,7 +12,7 @@ CACHE=${1:?usage: payload.sh CACHE_DIR OUT_DIR}
 OUT=${2:?usage: payload.sh CACHE_DIR OUT_DIR}
 die() { echo "payload: $*" >&2; exit 1; }
 
-[ -f "$ROOT/dist/src/daemon/main.js" ] || die "no dist/src/daemon/main.js: run npm run build"
+[ -f "$ROOT/dist/domud.js" ] || die "no dist/domud.js: run npm run build"
 P=$OUT/payload
 rm -rf "$P" && mkdir -p "$P/bin" "$P/app"
 
