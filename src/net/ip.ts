@@ -53,6 +53,7 @@ export function failureOf(error: unknown): IpFailure {
 /** `ip` bound to a binary and, optionally, a network namespace. */
 export class Ip {
   private batch: IpBatch | null = null;
+  private retries: Promise<unknown> = Promise.resolve();
 
   constructor(
     readonly command: string,
@@ -82,7 +83,11 @@ export class Ip {
     } catch (e) {
       if (e instanceof TypeError) throw e; // refused before anything ran
       this.close();
-      await run(this.argv(args));
+      // In the order the batch answered, which is the order written: a
+      // route retried before the address it needs would fail again.
+      const retry = this.retries.then(() => run(this.argv(args)));
+      this.retries = retry.catch(() => undefined);
+      await retry;
     }
   }
 

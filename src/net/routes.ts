@@ -30,6 +30,8 @@ export class Routes {
   // up/down/reconcile run one at a time, so a reconcile never plans from a
   // kernel view that an up() in flight is changing.
   private tail: Promise<unknown> = Promise.resolve();
+  // The routing tables read ahead by prefetch(), for the next reconcile.
+  private ahead: Promise<unknown[]> | null = null;
 
   constructor(opts: RoutesOptions) {
     this.net = checkNetwork(opts.range, opts.dom0);
@@ -42,20 +44,33 @@ export class Routes {
     this.sysctl = this.netns === undefined ? hostSysctl() : netnsSysctl(this.ip, this.netns);
   }
 
+  /**
+   * Starts reading the routing tables now, for the next reconcile to use
+   * (start-up reads them while the toolstack lists its domains). Any change
+   * made through this object before then drops what was read.
+   */
+  prefetch(): void {
+    this.ahead = this.ip.json(['route', 'show', 'table', 'all']);
+    this.ahead.catch(() => undefined); // the reconcile that takes it sees the failure
+  }
+
   /** dom0 /32 on the vif, link up, proxy ARP on, and the host route; idempotent. */
   async up(b: Binding): Promise<void> {
     const g = checkBinding(this.net, b);
+    this.ahead = null;
     return this.serial(async () => {
-      // Independent of each other; the route's `src` needs the address first.
-      const first = await Promise.allSettled([this.apply('address', g), this.apply('link', g), this.apply('proxy_arp', g)]);
-      for (const r of first) if (r.status === 'rejected') throw r.reason;
-      await this.apply('route', g);
+      // All at once: ip -batch runs its commands in the order written, so the
+      // route (whose `src` needs dom0's address on the vif) comes after the
+      // address though neither waits for the other's answer.
+      const all = await Promise.allSettled([this.apply('address', g), this.apply('link', g), this.apply('proxy_arp', g), this.apply('route', g)]);
+      for (const r of all) if (r.status === 'rejected') throw r.reason;
     });
   }
 
   /** Removes the guest's routes on the vif and dom0's address from it; a vif already gone is fine. */
   async down(b: Binding): Promise<void> {
     const g = checkBinding(this.net, b);
+    this.ahead = null;
     return this.serial(async () => {
       let onVif;
       try {
@@ -101,7 +116,9 @@ export class Routes {
     return this.serial(async () => {
       // One dump of every table: the main table's routes, and the local
       // table's routes that say which devices carry dom0's address.
-      const all = parseRoutes(await this.ip.json(['route', 'show', 'table', 'all']));
+      const ahead = this.ahead;
+      this.ahead = null;
+      const all = parseRoutes(await (ahead ?? this.ip.json(['route', 'show', 'table', 'all'])));
       const routes = planRoutes(this.net, all.filter((r) => r.table === 'main'), guests);
       const changes = [...routes.removals];
       const look = unsettled(routes, dom0Devices(all, this.net.dom0), guests);

@@ -115,12 +115,24 @@ nsTest(t, 'Ip.change: a vif deleted and made again under its name still works', 
   await ns.vif(1);
   const ip = new Ip('ip', ns.name);
   t.teardown(() => ip.close());
-  await ip.change(['link', 'set', 'vif1.0', 'up']);
+  // `addr` looks the device up by name, and ip -batch keeps what it found.
+  await ip.change(['addr', 'replace', '172.20.216.1/32', 'dev', 'vif1.0']);
   await ns.ip('link', 'del', 'vif1.0');
   await ns.vif(1);
   await ip.change(['addr', 'replace', '172.20.216.1/32', 'dev', 'vif1.0']);
   await ip.change(['link', 'set', 'vif1.0', 'up']);
   t.same(await ns.link('vif1.0'), { up: true, inet: ['172.20.216.1/32'] });
+  // Again, written all at once as Routes.up does: the retries keep their
+  // order, so the route still finds dom0's address in place.
+  await ip.change(['addr', 'replace', '172.20.216.1/32', 'dev', 'vif1.0']);
+  await ns.ip('link', 'del', 'vif1.0');
+  await ns.vif(1);
+  await Promise.all([
+    ip.change(['addr', 'replace', '172.20.216.1/32', 'dev', 'vif1.0']),
+    ip.change(['link', 'set', 'vif1.0', 'up']),
+    ip.change(['route', 'replace', '172.20.216.5/32', 'dev', 'vif1.0', 'src', '172.20.216.1']),
+  ]);
+  t.same(await ns.vifRoutes(), ['172.20.216.5 vif1.0 172.20.216.1 0']);
   // A real failure still fails, with the message of a plain `ip` run.
   await t.rejects(ip.change(['link', 'set', 'vif9.0', 'up']), { code: 'IpCommandFailed', argv: ['ip', '-n', ns.name, 'link', 'set', 'vif9.0', 'up'], stderr: /^Cannot find device "vif9.0"/ });
   await t.rejects(ip.change(['link', 'set', 'vif9.0 up']), TypeError);

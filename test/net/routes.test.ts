@@ -29,6 +29,34 @@ nsTest(t, 'up sets address, link, proxy ARP and the host route; again is a no-op
   t.same(await ns.link(vif), { up: true, inet: ['172.20.216.1/32'] }, 'still one address');
   t.same(await ns.vifRoutes(), ['172.20.216.5 vif1.0 172.20.216.1 0'], 'still one route');
   t.same(await routes.reconcile([{ vif, address: '172.20.216.5' }]), [], 'reconcile finds nothing to do after up');
+
+  // close() ends the ip -batch process; the next change starts another.
+  routes.close();
+  await routes.down({ vif, address: '172.20.216.5' });
+  t.same(await ns.vifRoutes(), [], 'changes work after close');
+});
+
+nsTest(t, 'prefetch: the next reconcile plans from the tables read then, unless a change came between', async (t, ns) => {
+  const vif = await ns.vif(2);
+  await ns.ip('link', 'set', vif, 'up');
+  const routes = routesIn(ns);
+  routes.prefetch();
+  await new Promise((r) => setTimeout(r, 300)); // the read is done
+  await ns.ip('route', 'add', '172.20.216.9', 'dev', vif);
+  t.same(await routes.reconcile([]), [], 'planned from the tables as read ahead: the new route was not there');
+  t.same(await routes.reconcile([]), [{ action: 'remove', what: 'route', vif, address: '172.20.216.9' }], 'read afresh the next time');
+
+  await ns.ip('route', 'add', '172.20.216.9', 'dev', vif);
+  routes.prefetch();
+  await new Promise((r) => setTimeout(r, 300));
+  await routes.up({ vif, address: '172.20.216.5' });
+  await ns.ip('route', 'add', '172.20.216.10', 'dev', vif);
+  const after = await routes.reconcile([{ vif, address: '172.20.216.5' }]);
+  t.same(after.map((c) => c.address).sort(), ['172.20.216.10', '172.20.216.9'], 'a change in between: read afresh');
+
+  const gone = new Routes({ range: RANGE, dom0: DOM0, netns: 'domud-test-does-not-exist' });
+  gone.prefetch();
+  await t.rejects(gone.reconcile([]), { code: 'IpCommandFailed' }, 'a failed read ahead is the reconcile\'s failure');
 });
 
 nsTest(t, 'up after Xen vif-route ran first, down removes both routes', async (t, ns) => {
