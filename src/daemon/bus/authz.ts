@@ -35,8 +35,14 @@ interface Credentials {
   gids: number[] | null; // null when the bus does not say
 }
 
+/** Callers whose credentials are kept; more than this and the oldest go. */
+const CREDENTIALS_KEPT = 256;
+
 export class Authorizer {
   private readonly gid: number | null;
+  // A unique bus name is never reused, and a connection's uid and groups are
+  // fixed when it authenticates: what the bus said once stays true.
+  private readonly known = new Map<string, Credentials>();
 
   constructor(private readonly o: AuthzOptions) {
     this.gid = o.group === '' ? null : lookupGroup(o.group, o.groupFile ?? '/etc/group');
@@ -81,6 +87,15 @@ export class Authorizer {
   }
 
   private async credentials(sender: string): Promise<Credentials> {
+    const kept = this.known.get(sender);
+    if (kept !== undefined) return kept;
+    const who = await this.ask(sender);
+    if (this.known.size >= CREDENTIALS_KEPT) this.known.delete(this.known.keys().next().value!);
+    this.known.set(sender, who);
+    return who;
+  }
+
+  private async ask(sender: string): Promise<Credentials> {
     const reply = await call(
       this.o.bus,
       new Message({
