@@ -1,5 +1,6 @@
 // Leases in SQLite. The database is the only record: every call reads or
-// writes it, each change is one durable transaction, nothing is cached.
+// writes it, each change is one transaction (durable unless asked otherwise),
+// nothing is cached.
 import type Database from 'better-sqlite3';
 import {
   AddressUnavailableError,
@@ -26,6 +27,12 @@ export interface AllocateOptions {
   address?: string | undefined;
   /** Initial attrs, JSON; defaults to "{}". */
   attrs?: string | undefined;
+  /**
+   * false: committed (atomic, and kept if the process dies) but not fsynced,
+   * so a power cut may lose it; the next durable change makes it durable too
+   * (one WAL). For a lease whose first use cannot outlive a power cut either.
+   */
+  durable?: boolean | undefined;
 }
 
 const LEASE = 'address, name, mac, acquired_at AS acquiredAt, attrs';
@@ -97,7 +104,8 @@ export class Allocator {
 
   /**
    * Leases an address to `name`: the one asked for, or the next free one after
-   * the last handed out (wrapping). On disk before it returns.
+   * the last handed out (wrapping). On disk before it returns (unless
+   * `durable: false`).
    */
   allocate(name: string, mac: string, opts: AllocateOptions = {}): Lease {
     checkText('name', name);
@@ -111,7 +119,13 @@ export class Allocator {
       const why = this.pool.unleasable(wanted);
       if (why) throw new AddressUnavailableError(opts.address, why, this.pool.cidr);
     }
-    return this.allocateTx.immediate(name, mac, attrs, wanted) as Lease;
+    if (opts.durable !== false) return this.allocateTx.immediate(name, mac, attrs, wanted) as Lease;
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      return this.allocateTx.immediate(name, mac, attrs, wanted) as Lease;
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
   }
 
   private allocateIn(name: string, mac: string, attrs: string, wanted: number | undefined): Lease {

@@ -93,12 +93,21 @@ export function renderGuestConfig(spec: GuestSpec): string {
   return lines.join('\n') + '\n';
 }
 
+export interface WriteOptions {
+  /**
+   * fsync the file before the rename (default true), so that it survives a
+   * power cut. A caller that writes the config again before every use can
+   * skip it: atomicity (no half-written file under the name) holds either way.
+   */
+  readonly durable?: boolean;
+}
+
 /**
  * Writes `<dir>/<name>.cfg` atomically (a temporary file in the same
  * directory, fsync, rename), mode 0600, and returns its path. Nothing is
  * written when the spec is refused.
  */
-export async function writeGuestConfig(dir: string, spec: GuestSpec): Promise<string> {
+export async function writeGuestConfig(dir: string, spec: GuestSpec, opts: WriteOptions = {}): Promise<string> {
   const text = renderGuestConfig(spec);
   const real = await realpath(absolutePath('dir', dir));
   const path = join(real, `${spec.name}.cfg`);
@@ -106,7 +115,7 @@ export async function writeGuestConfig(dir: string, spec: GuestSpec): Promise<st
   const fh = await open(tmp, 'wx', 0o600);
   try {
     await fh.writeFile(text);
-    await fh.sync();
+    if (opts.durable !== false) await fh.sync();
     await fh.close();
     await rename(tmp, path);
   } catch (e) {

@@ -1,7 +1,7 @@
 // The Xen toolstack (xm or xl) behind one typed interface. See docs/design.md.
 export type { DomainInfo, ShutdownOptions, Toolstack, ToolstackKind, XenState } from './types.js';
 export { openToolstack, detectKind, type OpenOptions } from './open.js';
-export { renderGuestConfig, writeGuestConfig, removeStaleTemporaries, quote, checkName, type GuestSpec } from './config.js';
+export { renderGuestConfig, writeGuestConfig, removeStaleTemporaries, quote, checkName, type GuestSpec, type WriteOptions } from './config.js';
 export { parseList, parseInfo, parseDomid, stateOf } from './list.js';
 export {
   ToolstackError,

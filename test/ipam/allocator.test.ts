@@ -34,6 +34,20 @@ t.test('the MAC is stored as given, attrs as given', async (t) => {
   t.equal(a.get('x')?.attrs, '{"memory":128}');
 });
 
+t.test('durable: false commits without fsync, then the connection is back to FULL', async (t) => {
+  const { a, path } = fresh(t, '10.0.0.0/24');
+  const sync = () => (a as unknown as { db: { pragma(s: string, o: object): unknown } }).db.pragma('synchronous', { simple: true });
+  const l = a.allocate('quick', MAC, { durable: false, attrs: '{"x":1}' });
+  t.same(l, { address: '10.0.0.2', name: 'quick', mac: MAC, acquiredAt: l.acquiredAt, attrs: '{"x":1}' });
+  t.equal(sync(), 2, 'FULL again for the next change');
+  t.throws(() => a.allocate('quick', MAC, { durable: false }), { code: 'LeaseExists' });
+  t.equal(sync(), 2, 'FULL again after a refusal too');
+  // Committed: another connection (a restarted daemon) sees it.
+  const b = Allocator.open(path, Pool.parse('10.0.0.0/24'));
+  t.teardown(() => b.close());
+  t.equal(b.get('quick')?.address, '10.0.0.2');
+});
+
 t.test('next-fit: a released address is not reused until the range wraps', async (t) => {
   const { a } = fresh(t, '10.0.0.0/29'); // leasable .2 .. .6
   for (const n of ['a', 'b', 'c']) a.allocate(n, MAC); // .2 .3 .4

@@ -183,6 +183,11 @@ t.test('writeGuestConfig: atomic, 0600, inside the directory', async (t) => {
   await writeGuestConfig(dir, { ...base, memory: 256 });
   t.match(readFileSync(path, 'utf8'), /memory = 256/);
   t.same(readdirSync(dir), ['guest1.cfg'], 'no temporary file left');
+  // Without the fsync, still a whole file under the name, never a part.
+  t.equal(await writeGuestConfig(dir, { ...base, memory: 512 }, { durable: false }), path);
+  t.equal(readFileSync(path, 'utf8'), renderGuestConfig({ ...base, memory: 512 }));
+  t.equal(statSync(path).mode & 0o777, 0o600);
+  t.same(readdirSync(dir), ['guest1.cfg']);
 });
 
 t.test('writeGuestConfig: refused values write nothing', async (t) => {
