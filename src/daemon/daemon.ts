@@ -64,6 +64,8 @@ async function run(config: Config, busName: string, log: Logger, early: Early): 
   mkdirSync(configDir, { recursive: true, mode: 0o700 });
   const lock = lockStateDirectory(stateDir);
   const pool = Pool.parse(config.network.range);
+  const routes = new Routes({ range: pool.cidr, dom0: pool.dom0 });
+  routes.prefetch(); // `ip` runs while the leases load; the first reconcile uses it
   const allocator = Allocator.open(join(stateDir, 'leases.db'), pool);
   for (const l of allocator.outOfRange) {
     log.warn({ domain: l.name, address: l.address, range: pool.cidr }, 'lease outside the configured range kept; its address is never handed out');
@@ -76,7 +78,6 @@ async function run(config: Config, busName: string, log: Logger, early: Early): 
     log.error({ err: e, command: config.toolstack.command }, 'no toolstack; lifecycle calls will fail until one is installed and domud restarted');
     toolstack = unavailableToolstack(e as Error);
   }
-  const routes = new Routes({ range: pool.cidr, dom0: pool.dom0 });
   const model = new DomainManager({
     allocator,
     toolstack,
@@ -117,7 +118,7 @@ async function run(config: Config, busName: string, log: Logger, early: Early): 
       log,
     ),
   ]);
-  log.info({ domains: model.list().length, leases: model.leasesInUse(), toolstack: toolstack.kind, range: pool.cidr }, 'state loaded');
+  log.info({ domains: model.count(), leases: model.leasesInUse(), toolstack: toolstack.kind, range: pool.cidr }, 'state loaded');
   const reply = await bus.requestName(BUS_NAME, dbus.NameFlag.DO_NOT_QUEUE);
   if (reply !== dbus.RequestNameReply.PRIMARY_OWNER) {
     throw Object.assign(new Error(`${BUS_NAME} is already owned on this bus; is another domud running?`), { code: 'NameTaken' });

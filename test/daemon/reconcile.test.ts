@@ -5,7 +5,7 @@
 import t from 'tap';
 import type { Sandbox } from '../../src/dev/sandbox.js';
 import { startSandbox } from '../support/daemon.js';
-import { Client, DOMAIN_IFACE, MANAGER, MANAGER_IFACE, PROPS, eventually, unwrap } from './fixtures/client.js';
+import { Client, DOMAIN_IFACE, MANAGER, MANAGER_IFACE, PROPS, errorOf, eventually, unwrap, variant } from './fixtures/client.js';
 
 interface Route {
   dst: string;
@@ -88,4 +88,31 @@ t.test('guests and routes changed behind domud\'s back', { skip: process.getuid?
   t.equal(await c.prop(b, DOMAIN_IFACE, 'Vif'), '');
   await eventually(async () => !(await rangeRoutes(s)).some((r) => r.dst === '172.20.216.3'), 5_000, 'b\'s route to go');
   t.equal(await c.prop(MANAGER, MANAGER_IFACE, 'LeasesInUse'), 2, 'leases kept');
+});
+
+t.test('a call is not refused on a view the toolstack has since changed', { skip: process.getuid?.() !== 0 && 'needs root for a network namespace' }, async (t) => {
+  // No reconcile round in the test's time: only the call itself can notice.
+  const s = await startSandbox(t, { config: { Daemon: { ReconcileSeconds: '3600' } } });
+  const c = await Client.connect(t, s.address);
+  const [a] = await c.manager('CreateDomain', 'sa{sv}', ['a', {}]);
+  const id = (await c.prop(a, DOMAIN_IFACE, 'DomainId')) as number;
+  t.equal((await s.sim(['destroy', 'a'])).code, 0);
+  t.equal(await c.prop(a, DOMAIN_IFACE, 'State'), 'running', 'domud has not looked yet');
+
+  // Start: domud thinks it runs, the toolstack says it does not: started, not AlreadyRunning.
+  await c.manager('StartDomain', 's', ['a']);
+  const id2 = (await c.prop(a, DOMAIN_IFACE, 'DomainId')) as number;
+  t.ok(id2 > id, 'started anew');
+  t.ok((await rangeRoutes(s)).some((r) => r.dst === '172.20.216.2' && r.dev === `vif${id2}.0`), 'its route on the new vif');
+  t.notOk((await rangeRoutes(s)).some((r) => r.dev === `vif${id}.0`), 'none left on the old one');
+  t.equal(await errorOf(c.manager('StartDomain', 's', ['a'])), 'org.domud.Domud1.Error.AlreadyRunning', 'running for real: refused');
+
+  // Shutdown: domud thinks it stopped, the toolstack runs it: shut down, not NotRunning.
+  await c.manager('ShutdownDomain', 'sa{sv}', ['a', { wait: variant('b', true) }]);
+  t.equal((await s.sim(['create', `${s.stateDir}/domains/a.cfg`])).code, 0, 'started by hand');
+  t.equal(await c.prop(a, DOMAIN_IFACE, 'State'), 'stopped', 'domud has not looked yet');
+  await c.manager('ShutdownDomain', 'sa{sv}', ['a', { wait: variant('b', true) }]);
+  t.equal(await c.prop(a, DOMAIN_IFACE, 'State'), 'stopped');
+  t.notMatch((await s.sim(['list'])).stdout, /^a\s/m, 'gone from the toolstack');
+  t.equal(await errorOf(c.manager('ShutdownDomain', 'sa{sv}', ['a', {}])), 'org.domud.Domud1.Error.NotRunning', 'stopped for real: refused');
 });

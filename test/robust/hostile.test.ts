@@ -207,21 +207,30 @@ t.test(`hostile input over D-Bus (seed ${SEED})`, async (t) => {
   const before = { db: dbDump(s.stateDir), files: stateListing(s.stateDir), tool: readArgv(toolLog).length, ip: readArgv(ipLog).length };
   t.equal(dbRows(s.stateDir).length, 2, 'two leases to protect');
 
-  // Watch the daemon's children while the cases run.
+  // Watch the daemon's children while the cases run. The one already there
+  // is the long-lived `ip -batch` that carries route changes (src/net):
+  // started by the creates above, not by a case.
   const pid = daemonPid(s);
+  const childrenNow = (): string[] => {
+    const found: string[] = [];
+    for (const p of readdirSync('/proc')) {
+      if (!/^\d+$/.test(p)) continue;
+      try {
+        const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+        if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) found.push(`${p} ${stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))}`);
+      } catch {
+        /* gone */
+      }
+    }
+    return found;
+  };
+  const already = new Set(childrenNow());
+  t.ok([...already].every((c) => / ip$/.test(c)), `before the cases, only the ip -batch helper: ${[...already].join(', ') || 'none'}`);
   const children = new Set<string>();
   let watching = true;
   const watcher = (async () => {
     while (watching) {
-      for (const p of readdirSync('/proc')) {
-        if (!/^\d+$/.test(p)) continue;
-        try {
-          const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-          if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) children.add(`${p} ${stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))}`);
-        } catch {
-          /* gone */
-        }
-      }
+      for (const c of childrenNow()) if (!already.has(c)) children.add(c);
       await new Promise((r) => setTimeout(r, 30));
     }
   })();

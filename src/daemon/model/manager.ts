@@ -7,7 +7,7 @@ import { rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Allocator, Lease, Pool } from '../../ipam/index.js';
 import type { Binding, Routes } from '../../net/index.js';
-import { ConfigValueError, removeStaleTemporaries, renderGuestConfig, writeGuestConfig, type DomainInfo, type GuestSpec, type Toolstack } from '../../xm/index.js';
+import { ConfigValueError, DomainNotFoundError, removeStaleTemporaries, renderGuestConfig, writeGuestConfig, type DomainInfo, type GuestSpec, type Toolstack } from '../../xm/index.js';
 import {
   type Domain,
   type DomainSettings,
@@ -100,6 +100,13 @@ export class DomainManager extends EventEmitter<ManagerEvents> {
     return [...this.records.values()].filter((r) => r.phase === 'ready').map(view);
   }
 
+  /** How many domains list() would give, without building them. */
+  count(): number {
+    let n = 0;
+    for (const r of this.records.values()) if (r.phase === 'ready') n++;
+    return n;
+  }
+
   get(name: string): Domain {
     const r = this.records.get(name);
     if (!r || r.phase !== 'ready') throw new NoSuchDomainError(name);
@@ -136,9 +143,13 @@ export class DomainManager extends EventEmitter<ManagerEvents> {
     return this.call(name, async () => {
       if (this.records.has(name)) throw new DomainExistsError(name);
       const mac = checked.mac ?? this.freshMac();
+      // Not fsynced: a guest created from this lease cannot outlive a power
+      // cut either, and the durable 'ready' mark below syncs it with itself.
+      // A dead daemon's page cache still holds it, for the restart to settle.
       const lease = this.deps.allocator.allocate(name, mac, {
         address: checked.address,
         attrs: encodeAttrs({ v: 1, phase: 'creating', settings: checked.settings }),
+        durable: false,
       });
       const rec: Record = { name, lease, settings: checked.settings, phase: 'creating', domainId: -1, state: 'stopped', generation: 0 };
       this.records.set(name, rec);
@@ -167,6 +178,7 @@ export class DomainManager extends EventEmitter<ManagerEvents> {
   start(name: string): Promise<void> {
     return this.call(name, async () => {
       const rec = this.known(name);
+      if (rec.domainId >= 0) await this.refresh(rec);
       if (rec.domainId >= 0) throw new AlreadyRunningError(name);
       const progress: Progress = { created: false };
       try {
@@ -184,6 +196,7 @@ export class DomainManager extends EventEmitter<ManagerEvents> {
   shutdown(name: string, opts: ShutdownOptions): Promise<void> {
     return this.call(name, async () => {
       const rec = this.known(name);
+      if (rec.domainId < 0) await this.refresh(rec);
       if (rec.domainId < 0) throw new NotRunningError(name);
       const timeoutMs = opts.timeoutSeconds === undefined ? undefined : opts.timeoutSeconds * 1000;
       await this.deps.toolstack.shutdown(name, { wait: opts.wait === true, timeoutMs });
@@ -359,9 +372,33 @@ export class DomainManager extends EventEmitter<ManagerEvents> {
     return r;
   }
 
+  /**
+   * Asks the toolstack whether the domain runs now and writes the answer into
+   * its record, before a call is refused on what the record says: the record
+   * can be a reconcile round old (a guest that stopped or started behind
+   * domud's back, or the last call of a killed daemon finishing after the
+   * start-up list). A guest found running gets its routes back on the next
+   * reconcile round.
+   */
+  private async refresh(rec: Record): Promise<void> {
+    let id: number;
+    try {
+      id = await this.deps.toolstack.domid(rec.name);
+    } catch (e) {
+      if (!(e instanceof DomainNotFoundError)) throw e;
+      id = -1;
+    }
+    if (id === rec.domainId) return;
+    this.deps.log.info({ domain: rec.name, domid: id, was: rec.domainId }, 'the toolstack disagrees with what domud knew; taking its word');
+    if (id < 0) await this.routeDown(rec);
+    this.update(rec, { domainId: id, state: id < 0 ? 'stopped' : rec.domainId < 0 ? 'running' : rec.state });
+  }
+
   /** Config, create, domain id, route: the part of create and start that boots. */
   private async boot(rec: Record, progress: Progress): Promise<void> {
-    const path = await writeGuestConfig(this.deps.configDir, this.guestSpec(rec.name, rec.settings, rec.lease.address, rec.lease.mac));
+    // Written anew before every create and start, so a copy lost to a power
+    // cut costs nothing: no fsync on the way to the toolstack.
+    const path = await writeGuestConfig(this.deps.configDir, this.guestSpec(rec.name, rec.settings, rec.lease.address, rec.lease.mac), { durable: false });
     await this.deps.toolstack.create(path, { name: rec.name });
     progress.created = true;
     const domainId = await this.deps.toolstack.domid(rec.name);
@@ -444,10 +481,15 @@ export class DomainManager extends EventEmitter<ManagerEvents> {
   }
 
   private freshMac(): string {
-    const used = new Set(this.deps.allocator.list().map((l) => l.mac));
+    // Every lease has its record (a creation holds the name's lock), so the
+    // records know every MAC in use without reading all the leases.
+    const taken = (mac: string) => {
+      for (const r of this.records.values()) if (r.lease.mac === mac) return true;
+      return false;
+    };
     for (;;) {
       const mac = randomXenMac();
-      if (!used.has(mac)) return mac;
+      if (!taken(mac)) return mac;
     }
   }
 
