@@ -31,6 +31,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 400);
 const SELF = fileURLToPath(import.meta.url);
 /** Which parts to run (BENCH_PARTS=startup,reads,create; default all), to look at one quickly. */
 const PARTS = new Set((process.env.BENCH_PARTS ?? 'startup,reads,create').split(','));
+/** Start-up runs of each service (BENCH_STARTS). */
+const STARTS = Number(process.env.BENCH_STARTS ?? 15);
 /** When a started service counts as idle for its RSS. */
 const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 12_000);
 
@@ -212,13 +214,24 @@ async function startup(big: Sandbox, children: ChildProcess[]): Promise<void> {
   const up = { daemon: [] as number[], bare: [] as number[] };
   const early = { daemon: [] as number[], bare: [] as number[] };
   const rss = { daemon: [] as number[], bare: [] as number[] };
-  for (let i = 0; i < 5; i++) {
-    for (const kind of i % 2 === 0 ? (['daemon', 'bare'] as const) : (['bare', 'daemon'] as const)) {
-      const [ms, child] = await startTimed(big, watcher, kind === 'daemon' ? NAME : BARE_NAME, kind === 'daemon' ? daemonArgv(big) : bareArgv(big), children);
+  const kinds = (i: number) => (i % 2 === 0 ? (['daemon', 'bare'] as const) : (['bare', 'daemon'] as const));
+  const start = (kind: 'daemon' | 'bare') => startTimed(big, watcher, kind === 'daemon' ? NAME : BARE_NAME, kind === 'daemon' ? daemonArgv(big) : bareArgv(big), children);
+  // Start-up times vary a lot from one run to the next on a shared machine:
+  // many short runs, alternating, for the median.
+  for (let i = 0; i < STARTS; i++) {
+    for (const kind of kinds(i)) {
+      const [ms, child] = await start(kind);
       up[kind].push(ms);
-      // Right after start-up the heap still holds what loading left behind;
-      // idle is once V8's memory reducer has run (8 s after the last
-      // activity), the state a running service spends its time in.
+      await stop(child);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  // Right after start-up the heap still holds what loading left behind;
+  // idle is once V8's memory reducer has run (8 s after the last activity),
+  // the state a running service spends its time in.
+  for (let i = 0; i < 3; i++) {
+    for (const kind of kinds(i)) {
+      const [, child] = await start(kind);
       await new Promise((r) => setTimeout(r, 1_500));
       early[kind].push(rssKiB(child.pid!));
       await new Promise((r) => setTimeout(r, IDLE_MS - 1_500));
@@ -227,9 +240,9 @@ async function startup(big: Sandbox, children: ChildProcess[]): Promise<void> {
     }
   }
   watcher.disconnect();
-  emit({ bench: 'dbus.startup', leases: 10_000, unit: 'ms', domud: round(pct(up.daemon, 50)), bare: round(pct(up.bare, 50)), runs: 5 });
-  emit({ bench: 'dbus.rss-after-start', leases: 10_000, unit: 'KiB', after: '1.5 s', domud: pct(early.daemon, 50), bare: pct(early.bare, 50) });
-  emit({ bench: 'dbus.idle-rss', leases: 10_000, unit: 'KiB', after: `${IDLE_MS / 1000} s`, domud: pct(rss.daemon, 50), bare: pct(rss.bare, 50) });
+  emit({ bench: 'dbus.startup', leases: 10_000, unit: 'ms', domud: { p50: round(pct(up.daemon, 50)), min: round(Math.min(...up.daemon)) }, bare: { p50: round(pct(up.bare, 50)), min: round(Math.min(...up.bare)) }, runs: STARTS });
+  emit({ bench: 'dbus.rss-after-start', leases: 10_000, unit: 'KiB', after: '1.5 s', domud: pct(early.daemon, 50), bare: pct(early.bare, 50), runs: 3 });
+  emit({ bench: 'dbus.idle-rss', leases: 10_000, unit: 'KiB', after: `${IDLE_MS / 1000} s`, domud: pct(rss.daemon, 50), bare: pct(rss.bare, 50), runs: 3 });
   target('start-up to name owned, 10,000 leases (domud/bare)', pct(up.daemon, 50) / pct(up.bare, 50), 1.3, null);
   target('idle RSS, 10,000 leases (domud/bare)', pct(rss.daemon, 50) / pct(rss.bare, 50), 1.3, null);
 }
