@@ -1,10 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { ConfigError, DEFAULT_CONFIG_PATH, loadConfig, parseConfig } from '../../src/daemon/config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'domud-config-'));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 const file = (name: string, text: string) => {
   const f = join(dir, name);
   writeFileSync(f, text);
