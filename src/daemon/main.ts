@@ -66,7 +66,8 @@ async function main(argv: string[]): Promise<number> {
   }
   // The toolstack's first `list` is a process of its own (the simulator's
   // takes tens of ms): start it now, so that it runs while the service's
-  // modules load, rather than after.
+  // modules load, rather than after. It only reads, so a daemon that then
+  // fails to lock its state directory (another one runs) has changed nothing.
   const toolstack = openToolstack({ command: config.toolstack.command, timeoutMs: config.toolstack.timeoutSeconds * 1000 });
   const listing = toolstack.then((t) => t.list());
   // Both are awaited later; until then a failure is not "unhandled".
