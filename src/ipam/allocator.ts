@@ -9,7 +9,7 @@ import {
   NoSuchLeaseError,
   PoolExhaustedError,
 } from './errors.js';
-import { addressToInt, type Pool } from './pool.js';
+import { addressToInt, intToAddress, type Pool } from './pool.js';
 import { openDatabase } from './schema.js';
 
 export interface Lease {
@@ -39,11 +39,6 @@ const LEASE = 'address, name, mac, acquired_at AS acquiredAt, attrs';
 
 function nowMicros(): number {
   return Math.round((performance.timeOrigin + performance.now()) * 1000);
-}
-
-/** The stored integer as the `address` column spells it (a valid address by the table's CHECK). */
-function dotted(ip: number): string {
-  return `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`;
 }
 
 function checkText(what: string, v: unknown): asserts v is string {
@@ -169,7 +164,7 @@ export class Allocator {
   /** Every lease, out-of-range ones included, ordered by address. */
   list(): Lease[] {
     const rows = this.q.list.all() as Array<[number, string, string, number, string]>;
-    return rows.map(([ip, name, mac, acquiredAt, attrs]) => ({ address: dotted(ip), name, mac, acquiredAt, attrs }));
+    return rows.map(([ip, name, mac, acquiredAt, attrs]) => ({ address: intToAddress(ip), name, mac, acquiredAt, attrs }));
   }
 
   /** Leases held now, out-of-range ones included. */

@@ -12,8 +12,9 @@ export function addressToInt(s: string): number | undefined {
   return Number(new Address4(s).bigInt());
 }
 
+/** A 32-bit address as dotted quad; plain arithmetic, as it runs once per lease when all are listed. */
 export function intToAddress(n: number): string {
-  return Address4.fromInteger(n).correctForm();
+  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
 export class Pool {
