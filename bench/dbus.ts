@@ -204,7 +204,7 @@ async function stop(child: ChildProcess): Promise<void> {
   await done;
 }
 
-const daemonArgv = (sb: Sandbox) => [process.execPath, join(PACKAGE_ROOT, 'dist', 'domud.js'), '--config', sb.configPath, '--bus', sb.address];
+const daemonArgv = (sb: Sandbox) => [process.execPath, join(PACKAGE_ROOT, 'dist', 'domud.cjs'), '--config', sb.configPath, '--bus', sb.address];
 const bareArgv = (sb: Sandbox) => [process.execPath, SELF, '--bare', sb.address];
 
 /** Start-up to name owned with 10,000 leases, and idle RSS, daemon and bare alternating. */

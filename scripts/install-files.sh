@@ -80,7 +80,7 @@ launcher() { # target, entry point
 	printf '#!/bin/sh\nexec %s %s "$@"\n' "$node" "$libdir/$2" >"$d$1"
 	chmod 0755 "$d$1"
 }
-launcher "$sbin" dist/domud.js
+launcher "$sbin" dist/domud.cjs
 launcher "$prefix/bin/domuctl" dist/src/cli/domuctl.js
 
 mkdir -p "$d$unitdir"

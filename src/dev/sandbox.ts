@@ -119,7 +119,7 @@ export class Sandbox {
 
   /** Starts domud and resolves once it owns org.domud.Domud1. */
   async startDaemon(extraArgs: readonly string[] = []): Promise<ChildProcess> {
-    const entry = this.o.entry ?? join(PACKAGE_ROOT, 'dist', 'domud.js');
+    const entry = this.o.entry ?? join(PACKAGE_ROOT, 'dist', 'domud.cjs');
     const argv = [process.execPath, ...(this.o.nodeArgs ?? []), entry, '--config', this.configPath, '--bus', this.address, ...extraArgs];
     const out = openSync(this.logPath, 'a');
     const child = this.netns

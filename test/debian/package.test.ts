@@ -118,7 +118,7 @@ t.test('domud: contents', async (t) => {
     '/usr/share/man/man1/domuctl.1.gz',
     '/usr/share/doc/domud/copyright',
     '/usr/lib/domud/package.json',
-    '/usr/lib/domud/dist/domud.js',
+    '/usr/lib/domud/dist/domud.cjs',
     '/usr/lib/domud/dist/src/cli/domuctl.js',
     '/usr/lib/domud/dist/src/host/grub-cli.js',
     '/usr/lib/domud/node_modules/better-sqlite3/build/Release/better_sqlite3.node',
@@ -229,7 +229,7 @@ t.test('domud installed by dpkg into an empty root', async (t) => {
 
   t.test('the installed program runs on its production modules alone', async (t) => {
     const lib = at('usr/lib/domud');
-    const v = run(process.execPath, [join(lib, 'dist/domud.js'), '--version']);
+    const v = run(process.execPath, [join(lib, 'dist/domud.cjs'), '--version']);
     t.equal(v.status, 0, v.stderr);
     t.match(v.stdout, pkg.version);
     const help = run(process.execPath, [join(lib, 'dist/src/cli/domuctl.js'), '--help']);

@@ -55,7 +55,7 @@ t.test('what ExecStart= and Exec= name exists and runs the built daemon', async 
   const doc = /^Documentation=file:\/\/(\S+)$/m.exec(unit)![1]!;
   t.ok(existsSync(at(doc)), `Documentation= ${doc} installed`);
   for (const [launcher, entry] of [
-    ['/usr/sbin/domud', '/usr/lib/domud/dist/domud.js'],
+    ['/usr/sbin/domud', '/usr/lib/domud/dist/domud.cjs'],
     ['/usr/bin/domuctl', '/usr/lib/domud/dist/src/cli/domuctl.js'],
   ] as const) {
     t.ok(executable(at(launcher)), `${launcher} is executable`);
@@ -63,7 +63,7 @@ t.test('what ExecStart= and Exec= name exists and runs the built daemon', async 
   }
   // The launcher's target is the build output: present in the tree when the
   // project was built (CI builds before testing).
-  t.ok(existsSync(at('/usr/lib/domud/dist/domud.js')), 'dist/domud.js installed');
+  t.ok(existsSync(at('/usr/lib/domud/dist/domud.cjs')), 'dist/domud.cjs installed');
   t.ok(existsSync(at('/usr/lib/domud/node_modules/dbus-next/package.json')), 'node_modules installed');
 });
 
@@ -73,7 +73,7 @@ t.test('another prefix and node are written into the launchers and files', async
   const d = (p: string) => join(other.destdir, p);
   t.match(readFileSync(d('/etc/systemd/system/domud.service'), 'utf8'), /^ExecStart=\/opt\/domud\/sbin\/domud$/m);
   t.match(readFileSync(d('/opt/domud/share/dbus-1/system-services/org.domud.Domud1.service'), 'utf8'), /^Exec=\/opt\/domud\/sbin\/domud$/m);
-  t.equal(readFileSync(d('/opt/domud/sbin/domud'), 'utf8'), '#!/bin/sh\nexec /usr/local/bin/node /opt/domud/lib/domud/dist/domud.js "$@"\n');
+  t.equal(readFileSync(d('/opt/domud/sbin/domud'), 'utf8'), '#!/bin/sh\nexec /usr/local/bin/node /opt/domud/lib/domud/dist/domud.cjs "$@"\n');
   t.ok(existsSync(d('/opt/domud/lib/domud/dist')), 'dist installed');
   t.notOk(existsSync(d('/opt/domud/lib/domud/node_modules')), 'node_modules left to the packaging');
 });

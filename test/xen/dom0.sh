@@ -86,7 +86,7 @@ domud_owns_name() {
 # start_domud CHECK: starts the daemon, waits for it to own its name
 start_domud() {
   local t=$(now_ms)
-  node /e2e/app/dist/domud.js --config /tmp/domud.conf --bus system >> /tmp/domud.log 2>&1 &
+  node /e2e/app/dist/domud.cjs --config /tmp/domud.conf --bus system >> /tmp/domud.log 2>&1 &
   DOMUD_PID=$!
   ready_or_dead() { domud_owns_name || ! kill -0 $DOMUD_PID 2> /dev/null; }
   wait_for 300 ready_or_dead

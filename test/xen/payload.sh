@@ -12,7 +12,7 @@ CACHE=${1:?usage: payload.sh CACHE_DIR OUT_DIR}
 OUT=${2:?usage: payload.sh CACHE_DIR OUT_DIR}
 die() { echo "payload: $*" >&2; exit 1; }
 
-[ -f "$ROOT/dist/domud.js" ] || die "no dist/domud.js: run npm run build"
+[ -f "$ROOT/dist/domud.cjs" ] || die "no dist/domud.cjs: run npm run build"
 P=$OUT/payload
 rm -rf "$P" && mkdir -p "$P/bin" "$P/app"
 
@@ -20,10 +20,10 @@ install -m 0755 "$(command -v node)" "$P/bin/node"
 install -m 0755 "$HERE/dom0.sh" "$HERE/dom0-lib.sh" "$P/"
 
 # domud as npm would install it: package.json, dist/src and the bundled
-# daemon dist/domud.js, the interface XML it serves (docs/dbus), production
+# daemon dist/domud.cjs, the interface XML it serves (docs/dbus), production
 # dependencies only.
 cp "$ROOT/package.json" "$P/app/"
-mkdir -p "$P/app/dist" "$P/app/docs" && cp -a "$ROOT/dist/src" "$ROOT/dist/domud.js" "$P/app/dist/"
+mkdir -p "$P/app/dist" "$P/app/docs" && cp -a "$ROOT/dist/src" "$ROOT/dist/domud.cjs" "$P/app/dist/"
 cp -a "$ROOT/docs/dbus" "$P/app/docs/"
 (cd "$ROOT" && npm ls --omit=dev --all --parseable 2>/dev/null) | while read -r dir; do
   rel=${dir#"$ROOT"/}

@@ -48,8 +48,46 @@ export function contractDir(): string {
   return join(packageRoot(), 'docs', 'dbus');
 }
 
-export async function loadInterface(name: string, dir = contractDir()): Promise<InterfaceSpec> {
-  const text = readFileSync(join(dir, `${name}.xml`), 'utf8');
+/** An InterfaceSpec as plain JSON: what the bundle carries (see loadInterface). */
+export interface SpecJSON {
+  readonly name: string;
+  readonly xml: string;
+  readonly methods: ReadonlyArray<readonly [string, MethodSpec]>;
+  readonly properties: ReadonlyArray<readonly [string, PropertySpec]>;
+  readonly signals: ReadonlyArray<readonly [string, string]>;
+}
+
+/**
+ * The contract as scripts/bundle.mjs read and parsed it at build time: JSON
+ * text, a string constant in the bundle (esbuild's define); undefined when
+ * domud runs unbundled.
+ */
+declare const DOMUD_CONTRACT: string | undefined;
+
+export function specToJSON(i: InterfaceSpec): SpecJSON {
+  return { name: i.name, xml: i.xml, methods: [...i.methods], properties: [...i.properties], signals: [...i.signals] };
+}
+
+function specFromJSON(j: SpecJSON): InterfaceSpec {
+  return { name: j.name, xml: j.xml, methods: new Map(j.methods), properties: new Map(j.properties), signals: new Map(j.signals) };
+}
+
+/**
+ * The interface `name` of the contract. The bundled daemon takes it from the
+ * copy parsed at build time: xml2js, cold, takes milliseconds that start-up
+ * would wait for. Unbundled (the tests, the tsc output), it reads docs/dbus.
+ */
+export async function loadInterface(name: string, dir?: string): Promise<InterfaceSpec> {
+  if (dir === undefined && typeof DOMUD_CONTRACT !== 'undefined') {
+    const j = (JSON.parse(DOMUD_CONTRACT) as Record<string, SpecJSON>)[name];
+    if (!j) throw new Error(`the bundle carries no interface ${name}`);
+    return specFromJSON(j);
+  }
+  return parseInterface(name, readFileSync(join(dir ?? contractDir(), `${name}.xml`), 'utf8'));
+}
+
+/** Parses the contract file of interface `name`, given its text. */
+export async function parseInterface(name: string, text: string): Promise<InterfaceSpec> {
   const start = text.indexOf('<interface ');
   const end = text.indexOf('</interface>');
   if (start < 0 || end < 0) throw new Error(`${name}.xml has no <interface> element`);

@@ -1,0 +1,32 @@
+// The program that ships is dist/domud.cjs, the bundle (scripts/bundle.mjs),
+// not the sources the other suites run: it carries the contract parsed at
+// build time instead of reading docs/dbus. Check that what it serves and
+// enforces is still exactly the checked-in XML. CI builds before it tests.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { PACKAGE_ROOT } from '../../src/dev/sandbox.js';
+import { startSandbox } from '../support/daemon.js';
+import { Client, DOMAIN_IFACE, MANAGER, MANAGER_IFACE, errorOf, variant } from './fixtures/client.js';
+
+const BUNDLE = join(PACKAGE_ROOT, 'dist', 'domud.cjs');
+const INTRO = 'org.freedesktop.DBus.Introspectable';
+
+const element = (iface: string) => /<interface name="[^"]+">[\s\S]*?<\/interface>/.exec(readFileSync(join(PACKAGE_ROOT, 'docs', 'dbus', `${iface}.xml`), 'utf8'))![0];
+
+t.test('the bundled daemon serves and enforces the checked-in contract', async (t) => {
+  t.ok(existsSync(BUNDLE), `${BUNDLE} exists (run npm run build first)`);
+  const s = await startSandbox(t, { entry: BUNDLE, nodeArgs: [] });
+  const c = await Client.connect(t, s.address);
+
+  const [dpath] = await c.manager('CreateDomain', 'sa{sv}', ['web', { memory: variant('u', 96) }]);
+  t.ok((await c.call(MANAGER, INTRO, 'Introspect'))[0].includes(element(MANAGER_IFACE)), 'Manager.xml, byte for byte');
+  t.ok((await c.call(dpath, INTRO, 'Introspect'))[0].includes(element(DOMAIN_IFACE)), 'Domain.xml, byte for byte');
+  t.equal(await c.prop(dpath, DOMAIN_IFACE, 'MemoryMiB'), 96);
+
+  // Signatures come from the embedded contract too.
+  t.equal(await errorOf(c.manager('StartDomain', 'u', [7])), 'org.freedesktop.DBus.Error.InvalidArgs');
+  t.equal(await errorOf(c.call(dpath, DOMAIN_IFACE, 'Shutdown', 's', ['now'])), 'org.freedesktop.DBus.Error.InvalidArgs');
+  t.equal(await errorOf(c.manager('Reboot')), 'org.freedesktop.DBus.Error.UnknownMethod');
+  t.same(await c.manager('DestroyDomain', 's', ['web']), []);
+});
