@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { chmodSync, closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
@@ -168,8 +168,40 @@ t.test('a corrupt database is refused, whether SQLite or its check finds it', as
   };
   // page 1 holds the schema: SQLite itself reports the damage
   openFails(t, damaged(100), /is corrupt$/, '10.0.0.0/16');
-  // a leaf page of the leases: only the integrity check sees it
-  openFails(t, damaged(4096 * 20 + 8), /is corrupt \(.+\)$/, '10.0.0.0/16');
+  // A leaf page of the leases: only the integrity check sees it, and it runs
+  // after an unclean stop, which the write-ahead log left behind tells.
+  const leaf = damaged(4096 * 20 + 8);
+  writeFileSync(`${leaf}-wal`, '');
+  openFails(t, leaf, /is corrupt \(.+\)$/, '10.0.0.0/16');
+});
+
+t.test('the integrity check runs after an unclean stop only', async (t) => {
+  const { a, path } = fresh(t, '10.0.0.0/24');
+  a.allocate('x', MAC);
+  // A killed daemon leaves its write-ahead log; emulate with a second
+  // connection that keeps it while the allocator closes.
+  const other = new Database(path);
+  other.prepare('SELECT count(*) FROM leases').get();
+  a.close();
+  t.ok(existsSync(`${path}-wal`), 'the log outlives the allocator while another connection holds it');
+  const calls: string[] = [];
+  const origPragma = Database.prototype.pragma;
+  Database.prototype.pragma = function (this: Database.Database, sql: string, o?: Database.PragmaOptions) {
+    calls.push(sql);
+    return origPragma.call(this, sql, o);
+  };
+  t.teardown(() => {
+    Database.prototype.pragma = origPragma;
+  });
+  Allocator.open(path, Pool.parse('10.0.0.0/24')).close();
+  t.ok(calls.includes('quick_check'), 'a log left behind: checked');
+  other.close();
+  t.notOk(existsSync(`${path}-wal`), 'the last close removes the log');
+  calls.length = 0;
+  const b = Allocator.open(path, Pool.parse('10.0.0.0/24'));
+  t.teardown(() => b.close());
+  t.notOk(calls.includes('quick_check'), 'a clean file: not read through');
+  t.equal(b.get('x')?.address, '10.0.0.2');
 });
 
 t.test('a read-only database is refused, not silently used', async (t) => {
