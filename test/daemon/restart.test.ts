@@ -92,8 +92,8 @@ t.test('SIGTERM, SIGKILL mid-create, and a second daemon', async (t) => {
     ),
   );
   // Both toolstack calls are running and have taken their fault (so they hang, not the simulator's start-up).
-  const faultsLeft = () => (JSON.parse(readFileSync(join(s.simState, 'state.json'), 'utf8')) as { faults: Record<string, unknown> }).faults;
-  await eventually(() => simCreates(s).length === 2 && !('create' in faultsLeft()), 15_000, 'both creates to hang in the toolstack');
+  const faultsLeft = async () => (JSON.parse((await s.sim(['state'])).stdout) as { faults: Record<string, unknown> }).faults;
+  await eventually(async () => simCreates(s).length === 2 && !('create' in (await faultsLeft())), 15_000, 'both creates to hang in the toolstack');
   t.same(readdirSync(join(s.stateDir, 'domains')).sort(), ['a.cfg', 'b.cfg', 'c.cfg', 'm-down.cfg', 'm-up.cfg']);
   t.equal(await s.stopDaemon('SIGKILL'), null, 'killed');
   t.same(await Promise.all(inFlight), ['failed', 'failed'], 'the callers got an error (the daemon vanished), not a hang');

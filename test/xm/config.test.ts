@@ -88,7 +88,7 @@ t.test('temporaries a killed writer left behind are removed, nothing else', asyn
   writeFileSync(`${dir}/.g4.cfg.6accbc809d51.tmp`, 'half a config');
   writeFileSync(`${dir}/.notes.tmp`, 'not ours');
   t.same(await removeStaleTemporaries(dir), ['.g4.cfg.6accbc809d51.tmp']);
-  t.same(readdirSync(dir).filter((f) => f !== 'state.json' && !f.startsWith('.lock')).sort(), ['.notes.tmp', kept.split('/').pop()].sort());
+  t.same(readdirSync(dir).filter((f) => f !== 'state' && !f.startsWith('.lock')).sort(), ['.notes.tmp', kept.split('/').pop()].sort());
   t.same(await removeStaleTemporaries(dir), [], 'nothing the second time');
 });
 

@@ -96,3 +96,17 @@ t.test("xm's Python: errors and names", async (t) => {
   t.match(await check('name = "a"\nkernel = "/k"\nraise ValueError("nope")\n'), { status: 1, stderr: 'Error: nope' });
   t.match(await sim(env, ['create', join(env.XMSIM_STATE, 'none.cfg')]), { status: 1, stderr: 'Error: Unable to open config file' });
 });
+
+t.test('state: the whole state as JSON, for tests to read', async (t) => {
+  const { env, check } = creator(t, xl.env);
+  t.equal((await check(CFG)).status, 0);
+  t.equal((await sim(env, ['fault', 'destroy', '--fail', '2'])).status, 0);
+  const st = await sim(env, ['state']);
+  t.equal(st.status, 0, st.stderr);
+  t.match(JSON.parse(st.stdout), {
+    next_id: 2,
+    domains: [{ name: 'web', domid: 1, memory: 64 }],
+    faults: { destroy: { kind: 'fail', times: 2 } },
+  });
+  t.match(await sim(env, ['state', 'extra']), { status: 2, stderr: 'usage: xm-sim state\n' });
+});
