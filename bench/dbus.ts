@@ -2,14 +2,14 @@
 // in one run: reads (a property, GetDomain, ListDomains with 1,000 domains,
 // 64 calls in flight), start-up to name owned with 10,000 leases, idle RSS,
 // and CreateDomain's overhead beyond the simulator's own time. The bare
-// service is this file run with --bare (dbus-next's Interface class, as a
-// plain service would be written). Leases are seeded straight into the lease
+// service is bench/lib/bare.ts (dbus-next's Interface class, as a plain service
+// would be written). Leases are seeded straight into the lease
 // database (stopped domains), so seeding takes seconds, not a thousand
 // simulator runs. Prints JSON lines, then one line per target.
 import Database from 'better-sqlite3';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -17,18 +17,17 @@ import dbus from 'dbus-next';
 import { Allocator, Pool } from '../src/ipam/index.js';
 import { PACKAGE_ROOT, Sandbox } from '../src/dev/sandbox.js';
 import { servicePolicy } from '../src/dev/bus-config.js';
+import { BARE_IFACE, BARE_NAME, BARE_PATH, BARE_ROWS as ROWS } from './lib/bare.js';
 
-const BARE_NAME = 'org.domud.Bench';
-const BARE_PATH = '/org/domud/Bench';
-const BARE_IFACE = 'org.domud.Bench';
 const NAME = 'org.domud.Domud1';
 const MANAGER = '/org/domud/Domud1';
 const MANAGER_IFACE = 'org.domud.Domud1.Manager';
 const PROPS = 'org.freedesktop.DBus.Properties';
 const RANGE = '10.64.0.0/16';
-const ROWS = 1_000;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 400);
 const SELF = fileURLToPath(import.meta.url);
+/** The bare service: a file of its own, so that it loads dbus-next and nothing else. */
+const BARE = join(dirname(SELF), 'lib', 'bare.js');
 /** Which parts to run (BENCH_PARTS=startup,reads,create; default all), to look at one quickly. */
 const PARTS = new Set((process.env.BENCH_PARTS ?? 'startup,reads,create').split(','));
 /** Start-up runs of each service (BENCH_STARTS). */
@@ -36,30 +35,6 @@ const STARTS = Number(process.env.BENCH_STARTS ?? 15);
 /** When a started service counts as idle for its RSS. */
 const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 12_000);
 
-
-// ---- the bare service ----
-
-async function bare(address: string): Promise<void> {
-  const { Interface } = dbus.interface;
-  const rows = Array.from({ length: ROWS }, (_, i) => [`vm${i}`, -1, 'stopped', `10.64.${i >> 8}.${i & 255}`, `${BARE_PATH}/vm${i}`]);
-  class Bench extends Interface {
-    Version = '0.1.0';
-    Echo(name: string): string {
-      return `${BARE_PATH}/${name}`;
-    }
-    Rows(): unknown[] {
-      return rows;
-    }
-  }
-  Bench.configureMembers({
-    properties: { Version: { signature: 's', access: 'read' } },
-    methods: { Echo: { inSignature: 's', outSignature: 'o' }, Rows: { inSignature: '', outSignature: 'a(sisso)' } },
-  } as never);
-  const bus = dbus.sessionBus({ busAddress: address });
-  bus.export(BARE_PATH, new Bench(BARE_IFACE));
-  await bus.requestName(BARE_NAME, dbus.NameFlag.DO_NOT_QUEUE);
-  process.on('SIGTERM', () => process.exit(0));
-}
 
 // ---- the simulator alone, run from inside the daemon's namespace ----
 
@@ -205,7 +180,7 @@ async function stop(child: ChildProcess): Promise<void> {
 }
 
 const daemonArgv = (sb: Sandbox) => [process.execPath, join(PACKAGE_ROOT, 'dist', 'domud.cjs'), '--config', sb.configPath, '--bus', sb.address];
-const bareArgv = (sb: Sandbox) => [process.execPath, SELF, '--bare', sb.address];
+const bareArgv = (sb: Sandbox) => [process.execPath, BARE, sb.address];
 
 /** Start-up to name owned with 10,000 leases, and idle RSS, daemon and bare alternating. */
 async function startup(big: Sandbox, children: ChildProcess[]): Promise<void> {
@@ -341,9 +316,7 @@ async function run(s: Sandbox, big: Sandbox, children: ChildProcess[]): Promise<
 }
 
 // Last, so that every constant above is initialised.
-if (process.argv[2] === '--bare') {
-  await bare(process.argv[3]!);
-} else if (process.argv[2] === '--direct') {
+if (process.argv[2] === '--direct') {
   await direct(process.argv[3]!);
 } else {
   await main();

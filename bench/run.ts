@@ -1,6 +1,6 @@
-// Runs every benchmark (or those named on the command line) one after the
-// other, each in its own process so that one's heap and caches do not colour
-// the next. Each benchmark prints JSON lines; this passes them through.
+// Runs every benchmark in bench/ (or those named on the command line; their
+// helpers live in bench/lib), one after the other, each in its own process
+// so that one's heap and caches do not colour the next. Each benchmark prints JSON lines; this passes them through.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
