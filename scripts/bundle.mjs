@@ -1,5 +1,7 @@
 // Bundles the daemon (dist/src/daemon/main.js, as tsc left it) into one file,
-// dist/domud.cjs, the program that systemd and D-Bus activation start.
+// dist/daemon.cjs, with V8's code cache for it beside it (daemon.cjs.cache),
+// and the program that systemd and D-Bus activation start, dist/domud.cjs
+// (src/daemon/launch.ts), which loads the one with the other.
 //
 // Why: Node's ESM loader resolves, reads and links every module file on its
 // own; domud and its dependencies are some two hundred of them, which was
@@ -11,6 +13,17 @@
 // CommonJS, not ESM: Node compiles and links a large ES module through the
 // ESM loader, which costs some 15 ms more than its CommonJS loader does for
 // the same code (measured with `--version`, which loads the whole file).
+//
+// The code cache (src/daemon/codecache.ts) spares V8 most of compiling the
+// bundle at every start. It is what V8 compiles eagerly; made by the node
+// that builds, it is refused (and the bundle compiled from source) by
+// another V8.
+//
+// xmlbuilder is left out: dbus-next loads it through xml2js to build
+// introspection XML for objects exported through dbus-next, and domud
+// exports none (it serves its checked-in XML itself). A stub that throws if
+// ever called stands in for its 150 KB, which V8 would otherwise parse at
+// every start.
 //
 // The D-Bus contract (docs/dbus/*.xml) goes in parsed, as DOMUD_CONTRACT
 // (src/daemon/bus/contract.ts): parsing it at start-up with a cold xml2js
@@ -34,10 +47,24 @@ for (const file of readdirSync(join(root, 'docs/dbus')).filter((f) => f.endsWith
   contract[name] = specToJSON(await parseInterface(name, readFileSync(join(root, 'docs/dbus', file), 'utf8')));
 }
 
-rmSync(join(root, 'dist/domud.cjs'), { force: true }); // the ES module bundle of earlier builds
+const { writeCodeCache } = await import(join(root, 'dist/src/daemon/codecache.js'));
+
+/** Resolves xmlbuilder to a module that throws if used (see above). */
+const noXmlBuilder = {
+  name: 'no-xmlbuilder',
+  setup(b) {
+    b.onResolve({ filter: /^xmlbuilder$/ }, () => ({ path: 'xmlbuilder', namespace: 'domud-stub' }));
+    b.onLoad({ filter: /.*/, namespace: 'domud-stub' }, () => ({
+      contents: "const no = () => { throw new Error('xmlbuilder is not in the domud bundle'); };\nmodule.exports = { create: no, begin: no, stringWriter: no, streamWriter: no, implementation: {} };\n",
+      loader: 'js',
+    }));
+  },
+};
+
+rmSync(join(root, 'dist/domud.js'), { force: true }); // the ES module bundle of earlier builds
 await build({
   entryPoints: [join(root, 'dist/src/daemon/main.js')],
-  outfile: join(root, 'dist/domud.cjs'),
+  outfile: join(root, 'dist/daemon.cjs'),
   bundle: true,
   platform: 'node',
   format: 'cjs',
@@ -49,6 +76,18 @@ await build({
     'import.meta.url': '__domudUrl',
   },
   banner: { js: "const __domudUrl = require('node:url').pathToFileURL(__filename).href;" },
+  plugins: [noXmlBuilder],
   legalComments: 'inline',
+  logLevel: 'warning',
+});
+writeCodeCache(join(root, 'dist/daemon.cjs'));
+
+await build({
+  entryPoints: [join(root, 'dist/src/daemon/launch.js')],
+  outfile: join(root, 'dist/domud.cjs'),
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
   logLevel: 'warning',
 });

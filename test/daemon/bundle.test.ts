@@ -1,7 +1,9 @@
-// The program that ships is dist/domud.cjs, the bundle (scripts/bundle.mjs),
-// not the sources the other suites run: it carries the contract parsed at
-// build time instead of reading docs/dbus. Check that what it serves and
+// The program that ships is dist/domud.cjs, which loads the bundle
+// dist/daemon.cjs (scripts/bundle.mjs) with its code cache, not the sources
+// the other suites run: the bundle carries the contract parsed at build time
+// instead of reading docs/dbus. Check that what it serves and
 // enforces is still exactly the checked-in XML. CI builds before it tests.
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
@@ -9,14 +11,14 @@ import { PACKAGE_ROOT } from '../../src/dev/sandbox.js';
 import { startSandbox } from '../support/daemon.js';
 import { Client, DOMAIN_IFACE, MANAGER, MANAGER_IFACE, errorOf, variant } from './fixtures/client.js';
 
-const BUNDLE = join(PACKAGE_ROOT, 'dist', 'domud.cjs');
+const PROGRAM = join(PACKAGE_ROOT, 'dist', 'domud.cjs');
 const INTRO = 'org.freedesktop.DBus.Introspectable';
 
 const element = (iface: string) => /<interface name="[^"]+">[\s\S]*?<\/interface>/.exec(readFileSync(join(PACKAGE_ROOT, 'docs', 'dbus', `${iface}.xml`), 'utf8'))![0];
 
 t.test('the bundled daemon serves and enforces the checked-in contract', async (t) => {
-  t.ok(existsSync(BUNDLE), `${BUNDLE} exists (run npm run build first)`);
-  const s = await startSandbox(t, { entry: BUNDLE, nodeArgs: [] });
+  t.ok(existsSync(PROGRAM), `${PROGRAM} exists (run npm run build first)`);
+  const s = await startSandbox(t, { entry: PROGRAM, nodeArgs: [] });
   const c = await Client.connect(t, s.address);
 
   const [dpath] = await c.manager('CreateDomain', 'sa{sv}', ['web', { memory: variant('u', 96) }]);
@@ -29,4 +31,11 @@ t.test('the bundled daemon serves and enforces the checked-in contract', async (
   t.equal(await errorOf(c.call(dpath, DOMAIN_IFACE, 'Shutdown', 's', ['now'])), 'org.freedesktop.DBus.Error.InvalidArgs');
   t.equal(await errorOf(c.manager('Reboot')), 'org.freedesktop.DBus.Error.UnknownMethod');
   t.same(await c.manager('DestroyDomain', 's', ['web']), []);
+});
+
+t.test('the program loads the bundle with the code cache built beside it', async (t) => {
+  const r = spawnSync(process.execPath, [PROGRAM, '--version'], { encoding: 'utf8', env: { ...process.env, NODE_DEBUG: 'domud' } });
+  t.equal(r.status, 0, r.stderr);
+  t.match(r.stdout, /^domud \d+\.\d+\.\d+/);
+  t.match(r.stderr, /code cache of .*daemon\.cjs: used/);
 });

@@ -119,6 +119,8 @@ t.test('domud: contents', async (t) => {
     '/usr/share/doc/domud/copyright',
     '/usr/lib/domud/package.json',
     '/usr/lib/domud/dist/domud.cjs',
+    '/usr/lib/domud/dist/daemon.cjs',
+    '/usr/lib/domud/dist/daemon.cjs.cache',
     '/usr/lib/domud/dist/src/cli/domuctl.js',
     '/usr/lib/domud/dist/src/host/grub-cli.js',
     '/usr/lib/domud/node_modules/better-sqlite3/build/Release/better_sqlite3.node',

@@ -63,7 +63,7 @@ t.test('what ExecStart= and Exec= name exists and runs the built daemon', async 
   }
   // The launcher's target is the build output: present in the tree when the
   // project was built (CI builds before testing).
-  t.ok(existsSync(at('/usr/lib/domud/dist/domud.cjs')), 'dist/domud.cjs installed');
+  for (const f of ['domud.cjs', 'daemon.cjs', 'daemon.cjs.cache']) t.ok(existsSync(at(`/usr/lib/domud/dist/${f}`)), `dist/${f} installed`);
   t.ok(existsSync(at('/usr/lib/domud/node_modules/dbus-next/package.json')), 'node_modules installed');
 });
 
