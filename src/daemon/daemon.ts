@@ -59,6 +59,19 @@ function connect(which: string, env: NodeJS.ProcessEnv = process.env): dbus.Mess
 }
 
 async function run(config: Config, busName: string, log: Logger, early: Early): Promise<number> {
+  // Connect first: the handshake's round trips to the bus then go on while
+  // the state loads, instead of after it. The name is requested only once
+  // everything is loaded.
+  const bus = connect(busName);
+  let stopping = false;
+  const lost = (err?: unknown) => {
+    if (stopping) return;
+    log.fatal({ err }, 'lost the D-Bus connection; exiting so that the service manager restarts domud');
+    process.exit(3);
+  };
+  bus.on('error', lost);
+  (bus as unknown as { _connection: NodeJS.EventEmitter })._connection.on('end', () => lost());
+
   const stateDir = config.daemon.stateDirectory;
   const configDir = join(stateDir, 'domains');
   mkdirSync(configDir, { recursive: true, mode: 0o700 });
@@ -88,18 +101,6 @@ async function run(config: Config, busName: string, log: Logger, early: Early): 
     // The toolstack's own timeout, its kill grace (src/xm: 2 s) and a margin.
     createGraceMs: config.toolstack.timeoutSeconds * 1000 + 5_000,
   });
-
-  // The bus handshake and the reading of the interface XML overlap the
-  // loading of the state; the name is still requested only once both are done.
-  const bus = connect(busName);
-  let stopping = false;
-  const lost = (err?: unknown) => {
-    if (stopping) return;
-    log.fatal({ err }, 'lost the D-Bus connection; exiting so that the service manager restarts domud');
-    process.exit(3);
-  };
-  bus.on('error', lost);
-  (bus as unknown as { _connection: NodeJS.EventEmitter })._connection.on('end', () => lost());
 
   const authz = new Authorizer({ bus, group: config.daemon.group, polkit: config.daemon.polkit, log });
   const [, binding] = await Promise.all([
