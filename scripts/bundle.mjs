@@ -34,7 +34,7 @@
 // installed (.npmrc: omit=optional). esbuild-wasm rather than esbuild: the
 // same bundler without a platform binary to install.
 import { build } from 'esbuild-wasm';
-import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -80,7 +80,13 @@ await build({
   legalComments: 'inline',
   logLevel: 'warning',
 });
-writeCodeCache(join(root, 'dist/daemon.cjs'));
+// The bundle is a module the program loads, not a program: without main.ts's
+// #! line, which V8 takes only at the very start of a script.
+const bundle = join(root, 'dist/daemon.cjs');
+const text = readFileSync(bundle, 'utf8');
+if (text.startsWith('#!')) writeFileSync(bundle, text.slice(text.indexOf('\n') + 1), { mode: 0o644 });
+chmodSync(bundle, 0o644);
+writeCodeCache(bundle);
 
 await build({
   entryPoints: [join(root, 'dist/src/daemon/launch.js')],
