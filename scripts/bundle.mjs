@@ -61,47 +61,38 @@ const noXmlBuilder = {
   },
 };
 
-// Build output counts for nothing in the tests' coverage, which is that of
-// the sources they run; a test that starts the built program must not add
-// the bundled dependencies' unrun lines to it.
-const uncovered = { banner: '/* c8 ignore start */', footer: '/* c8 ignore stop */' };
+// What both bundles share. Build output counts for nothing in the tests'
+// coverage, which is that of the sources they run: a test that starts the
+// built program must not add the bundled dependencies' unrun lines to it.
+const common = { bundle: true, platform: 'node', format: 'cjs', target: 'node20', footer: { js: '/* c8 ignore stop */' }, logLevel: 'warning' };
+const uncovered = '/* c8 ignore start */';
 
 rmSync(join(root, 'dist/domud.js'), { force: true }); // the ES module bundle of earlier builds
+const bundle = join(root, 'dist/daemon.cjs');
 await build({
+  ...common,
   entryPoints: [join(root, 'dist/src/daemon/main.js')],
-  outfile: join(root, 'dist/daemon.cjs'),
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
+  outfile: bundle,
   external: ['better-sqlite3', 'usocket', 'x11'],
   define: {
     DOMUD_CONTRACT: JSON.stringify(JSON.stringify(contract)),
     // package.ts finds the package root from its own location.
     'import.meta.url': '__domudUrl',
   },
-  banner: { js: `${uncovered.banner}\nconst __domudUrl = require('node:url').pathToFileURL(__filename).href;` },
-  footer: { js: uncovered.footer },
+  banner: { js: `${uncovered}\nconst __domudUrl = require('node:url').pathToFileURL(__filename).href;` },
   plugins: [noXmlBuilder],
   legalComments: 'inline',
-  logLevel: 'warning',
 });
 // The bundle is a module the program loads, not a program: without main.ts's
 // #! line, which V8 takes only at the very start of a script.
-const bundle = join(root, 'dist/daemon.cjs');
 const text = readFileSync(bundle, 'utf8');
-if (text.startsWith('#!')) writeFileSync(bundle, text.slice(text.indexOf('\n') + 1), { mode: 0o644 });
+if (text.startsWith('#!')) writeFileSync(bundle, text.slice(text.indexOf('\n') + 1));
 chmodSync(bundle, 0o644);
 writeCodeCache(bundle);
 
 await build({
+  ...common,
   entryPoints: [join(root, 'dist/src/daemon/launch.js')],
   outfile: join(root, 'dist/domud.cjs'),
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  banner: { js: uncovered.banner },
-  footer: { js: uncovered.footer },
-  logLevel: 'warning',
+  banner: { js: uncovered },
 });
