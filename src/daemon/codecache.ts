@@ -23,17 +23,21 @@ export const cachePath = (file: string): string => `${file}.cache`;
 /** Compiles `file` as the body of a CommonJS module, with its code cache if that fits. */
 export function compileCached(file: string): { fn: Function; cache: CacheUse } {
   const source = readFileSync(file, 'utf8');
+  const { data, miss } = cacheFor(file, source);
+  const fn = compileFunction(source, MODULE_PARAMS, { filename: file, cachedData: data });
+  return { fn, cache: miss ?? (fn.cachedDataRejected ? 'rejected' : 'used') };
+}
+
+/** The V8 data of `file`'s cache if it was made from `source`, else why not. */
+function cacheFor(file: string, source: string): { data?: Buffer; miss?: 'absent' | 'stale' } {
   let raw: Buffer;
   try {
     raw = readFileSync(cachePath(file));
   } catch {
-    return { fn: compileFunction(source, MODULE_PARAMS, { filename: file }), cache: 'absent' };
+    return { miss: 'absent' };
   }
-  if (raw.length <= HASH_BYTES || !raw.subarray(0, HASH_BYTES).equals(digest(source))) {
-    return { fn: compileFunction(source, MODULE_PARAMS, { filename: file }), cache: 'stale' };
-  }
-  const fn = compileFunction(source, MODULE_PARAMS, { filename: file, cachedData: raw.subarray(HASH_BYTES) });
-  return { fn, cache: fn.cachedDataRejected ? 'rejected' : 'used' };
+  if (raw.length <= HASH_BYTES || !raw.subarray(0, HASH_BYTES).equals(digest(source))) return { miss: 'stale' };
+  return { data: raw.subarray(HASH_BYTES) };
 }
 
 /** Writes `file`'s code cache beside it (atomically); returns its size in bytes. */

@@ -2,7 +2,7 @@
 // (libxlu's grammar) read the same way (xen-notes §4.3): fixed lower-case keys,
 // decimal integers, double-quoted strings escaped by quote() alone.
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsync, openSync, realpathSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, fsync, openSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { readdir, unlink } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
@@ -131,7 +131,7 @@ export async function writeGuestConfig(dir: string, spec: GuestSpec, opts: Write
     renameSync(tmp, path);
   } catch (e) {
     if (!closed) closeSync(fd);
-    unlinkSync(tmp);
+    rmSync(tmp, { force: true }); // the caller wants the write's error, not this one's
     throw e;
   }
   return path;
