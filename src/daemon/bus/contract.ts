@@ -64,6 +64,9 @@ export interface SpecJSON {
  */
 declare const DOMUD_CONTRACT: string | undefined;
 
+/** The bundled contract, parsed once for both interfaces. */
+const bundled: Readonly<Record<string, SpecJSON>> | undefined = typeof DOMUD_CONTRACT === 'undefined' ? undefined : JSON.parse(DOMUD_CONTRACT);
+
 export function specToJSON(i: InterfaceSpec): SpecJSON {
   return { name: i.name, xml: i.xml, methods: [...i.methods], properties: [...i.properties], signals: [...i.signals] };
 }
@@ -78,8 +81,8 @@ function specFromJSON(j: SpecJSON): InterfaceSpec {
  * would wait for. Unbundled (the tests, the tsc output), it reads docs/dbus.
  */
 export async function loadInterface(name: string, dir?: string): Promise<InterfaceSpec> {
-  if (dir === undefined && typeof DOMUD_CONTRACT !== 'undefined') {
-    const j = (JSON.parse(DOMUD_CONTRACT) as Record<string, SpecJSON>)[name];
+  if (dir === undefined && bundled) {
+    const j = bundled[name];
     if (!j) throw new Error(`the bundle carries no interface ${name}`);
     return specFromJSON(j);
   }
