@@ -10,7 +10,7 @@ import {
   PoolExhaustedError,
 } from './errors.js';
 import { addressToInt, intToAddress, type Pool } from './pool.js';
-import { openDatabase } from './schema.js';
+import { ATTR_KEY, attrExpression, openDatabase } from './schema.js';
 
 export interface Lease {
   address: string;
@@ -20,6 +20,17 @@ export interface Lease {
   acquiredAt: number;
   /** Opaque JSON owned by the caller. */
   attrs: string;
+}
+
+/** Who holds an address: a lease without its MAC, time and attrs. */
+export type Holder = Pick<Lease, 'address' | 'name'>;
+
+export interface OpenOptions {
+  /**
+   * Top-level keys of attrs that withAttr() looks up: each gets an index,
+   * created at open if missing, so the lookup is a seek, not a scan.
+   */
+  indexedAttrs?: readonly string[] | undefined;
 }
 
 export interface AllocateOptions {
@@ -45,6 +56,12 @@ function checkText(what: string, v: unknown): asserts v is string {
   if (typeof v !== 'string' || v === '') throw new InvalidArgumentError(`${what} must be a non-empty string`);
 }
 
+function checkAttrKey(key: unknown): asserts key is string {
+  if (typeof key !== 'string' || !ATTR_KEY.test(key)) {
+    throw new InvalidArgumentError(`an attrs key must be an identifier (letters, digits and _, not first a digit), got ${JSON.stringify(key)}`);
+  }
+}
+
 function checkAttrs(attrs: unknown): asserts attrs is string {
   checkText('attrs', attrs);
   try {
@@ -60,12 +77,16 @@ export class Allocator {
   private readonly db: Database.Database;
   private readonly q;
   private readonly allocateTx;
+  private readonly byAttr = new Map<string, Database.Statement>();
 
   private constructor(
     readonly path: string,
     readonly pool: Pool,
+    opts: OpenOptions,
   ) {
-    this.db = openDatabase(path, pool);
+    const keys = opts.indexedAttrs ?? [];
+    for (const k of keys) checkAttrKey(k);
+    this.db = openDatabase(path, pool, keys);
     const p = (sql: string) => this.db.prepare(sql);
     this.q = {
       // Next-fit: the first free address after the cursor, else wrap to the
@@ -85,6 +106,8 @@ export class Allocator {
       // Rows as arrays, the address formatted here: half the time of SQL
       // building both the string and an object per row, which counts at start-up.
       list: p('SELECT ip, name, mac, acquired_at, attrs FROM leases ORDER BY ip').raw(),
+      holders: p('SELECT ip, name FROM leases ORDER BY ip').raw(),
+      mac: p('SELECT 1 FROM leases WHERE mac = ? LIMIT 1').pluck(),
       used: p('SELECT used FROM pool').pluck(),
       outside: p(`SELECT ${LEASE} FROM leases WHERE ip NOT BETWEEN ? AND ? ORDER BY ip`),
     };
@@ -93,8 +116,8 @@ export class Allocator {
   }
 
   /** Opens (creating if missing) the lease database for `pool`; throws DatabaseError. */
-  static open(path: string, pool: Pool): Allocator {
-    return new Allocator(path, pool);
+  static open(path: string, pool: Pool, opts: OpenOptions = {}): Allocator {
+    return new Allocator(path, pool, opts);
   }
 
   /**
@@ -165,6 +188,29 @@ export class Allocator {
   list(): Lease[] {
     const rows = this.q.list.all() as Array<[number, string, string, number, string]>;
     return rows.map(([ip, name, mac, acquiredAt, attrs]) => ({ address: intToAddress(ip), name, mac, acquiredAt, attrs }));
+  }
+
+  /** list() without MACs, times and attrs: a third of the time for callers that need only who holds what. */
+  holders(): Holder[] {
+    const rows = this.q.holders.all() as Array<[number, string]>;
+    return rows.map(([ip, name]) => ({ address: intToAddress(ip), name }));
+  }
+
+  /** Whether any lease, out-of-range ones included, has this MAC. */
+  macInUse(mac: string): boolean {
+    return this.q.mac.get(mac) !== undefined;
+  }
+
+  /**
+   * The leases whose attrs (a JSON object) have the string `value` at top-level `key`,
+   * ordered by address. A key given in `indexedAttrs` at open is a seek;
+   * any other is a scan of every lease.
+   */
+  withAttr(key: string, value: string): Lease[] {
+    checkAttrKey(key);
+    let q = this.byAttr.get(key);
+    if (!q) this.byAttr.set(key, (q = this.db.prepare(`SELECT ${LEASE} FROM leases WHERE ${attrExpression(key)} = ? ORDER BY ip`)));
+    return q.all(value) as Lease[];
   }
 
   /** Leases held now, out-of-range ones included. */

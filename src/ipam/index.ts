@@ -1,5 +1,5 @@
 export { Pool, MIN_PREFIX, MAX_PREFIX } from './pool.js';
-export { Allocator, type Lease, type AllocateOptions } from './allocator.js';
+export { Allocator, type Lease, type Holder, type AllocateOptions, type OpenOptions } from './allocator.js';
 export { isUnicastMac } from './mac.js';
 export {
   IpamError,

@@ -64,8 +64,14 @@ CREATE TRIGGER leases_keep_address BEFORE UPDATE OF ip ON leases BEGIN
 END;
 `;
 
+// A fresh MAC is checked against those held: one index seek, not a scan of
+// every lease on each create.
+const V2 = `
+CREATE INDEX leases_mac ON leases (mac);
+`;
+
 /** Schema migrations; MIGRATIONS[i] takes user_version i to i + 1. */
-export const MIGRATIONS: readonly string[] = [V1];
+export const MIGRATIONS: readonly string[] = [V1, V2];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /** The clear sentence for a SQLite failure met while opening. */
@@ -83,7 +89,7 @@ function problemOf(e: unknown): string {
  * transaction (which is also what proves the file writable). Anything that is
  * not a domud database is refused, never reset.
  */
-export function openDatabase(path: string, pool: Pool): Database.Database {
+export function openDatabase(path: string, pool: Pool, indexedAttrs: readonly string[] = []): Database.Database {
   let db: Database.Database | undefined;
   // A clean close checkpoints the write-ahead log into the file and removes
   // it; a log left behind means that the daemon or the machine died with the
@@ -101,6 +107,7 @@ export function openDatabase(path: string, pool: Pool): Database.Database {
     db.transaction(() => {
       migrate(db!);
       align(db!, pool);
+      for (const key of indexedAttrs) db!.exec(`CREATE INDEX IF NOT EXISTS ${attrIndexName(key)} ON leases (${attrExpression(key)})`);
     }).immediate();
     return db;
   } catch (e) {
@@ -108,6 +115,23 @@ export function openDatabase(path: string, pool: Pool): Database.Database {
     if (e instanceof DatabaseError) throw e;
     throw new DatabaseError(path, problemOf(e), { cause: e });
   }
+}
+
+/** Top-level keys of attrs that can be indexed and queried: plain identifiers, so they go into SQL as they are. */
+export const ATTR_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+/**
+ * The SQL for attrs' top-level `key`: one text shared by the index and the
+ * queries (SQLite uses an expression index only for the same expression).
+ * attrs that are not JSON, which only a writer bypassing the allocator can
+ * leave, read as NULL instead of failing every statement that meets them.
+ */
+export function attrExpression(key: string): string {
+  return `CASE WHEN json_valid(attrs) THEN json_extract(attrs, '$.${key}') END`;
+}
+
+function attrIndexName(key: string): string {
+  return `leases_attr_${key}`;
 }
 
 /** Refuses files that are someone else's, newer than this code, or (checked after an unclean stop) damaged. */

@@ -202,3 +202,72 @@ t.test('the UNIQUE constraints hold even for writers that bypass the allocator',
   t.throws(() => ins.run(0x0a000002, 'other', MAC), { code: 'SQLITE_CONSTRAINT_PRIMARYKEY' });
   t.throws(() => ins.run(0x0a000009, 'a', MAC), { code: 'SQLITE_CONSTRAINT_UNIQUE' });
 });
+
+t.test('holders: who holds which address, in address order, as list says', async (t) => {
+  const { a } = fresh(t, '10.0.0.0/24');
+  t.same(a.holders(), [], 'none at first');
+  a.allocate('z', MAC, { address: '10.0.0.9' });
+  a.allocate('y', MAC, { address: '10.0.0.3', attrs: '{"big":true}' });
+  t.same(a.holders(), [
+    { address: '10.0.0.3', name: 'y' },
+    { address: '10.0.0.9', name: 'z' },
+  ]);
+  t.same(
+    a.holders(),
+    a.list().map(({ address, name }) => ({ address, name })),
+  );
+});
+
+t.test('macInUse sees every lease, and forgets a released one', async (t) => {
+  const { a } = fresh(t, '10.0.0.0/24');
+  t.notOk(a.macInUse(MAC));
+  a.allocate('a', MAC);
+  a.allocate('b', '00:16:3e:00:00:02');
+  t.ok(a.macInUse(MAC));
+  t.ok(a.macInUse('00:16:3e:00:00:02'));
+  t.notOk(a.macInUse('00:16:3e:00:00:03'));
+  a.release('a');
+  t.notOk(a.macInUse(MAC), 'released');
+});
+
+t.test('withAttr finds leases by a top-level attrs key, indexed or not', async (t) => {
+  const dir = t.testdir();
+  const path = join(dir, 'leases.db');
+  const seed = Allocator.open(path, Pool.parse('10.0.0.0/24'));
+  seed.allocate('c', MAC, { attrs: '{"phase":"creating","n":1}' });
+  seed.allocate('r', MAC, { attrs: '{"phase":"ready"}' });
+  seed.allocate('d', MAC, { attrs: '{"phase":"destroying"}' });
+  seed.allocate('e', MAC); // "{}"
+  seed.allocate('nested', MAC, { attrs: '{"settings":{"phase":"creating"}}' });
+  seed.allocate('list', MAC, { attrs: '["phase","creating"]' });
+  seed.allocate('c2', MAC, { attrs: '{"phase":"creating"}' });
+  // A writer that bypasses the allocator can store attrs that are not JSON:
+  // neither the index nor the query may fail on it.
+  (seed as unknown as { db: { exec(s: string): void } }).db.exec("UPDATE leases SET attrs = 'not json' WHERE name = 'e'");
+  t.same(seed.withAttr('phase', 'creating').map((l) => l.name), ['c', 'c2'], 'without an index: a scan');
+  seed.close();
+
+  const a = Allocator.open(path, Pool.parse('10.0.0.0/24'), { indexedAttrs: ['phase'] });
+  t.teardown(() => a.close());
+  const db = (a as unknown as { db: { prepare(s: string): { all(...p: unknown[]): unknown[]; pluck(): { all(): unknown[] } } } }).db;
+  t.same(db.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND name LIKE 'leases_attr_%'").pluck().all(), ['leases_attr_phase'], 'the index is made at open');
+  const found = a.withAttr('phase', 'creating');
+  t.same(found.map((l) => l.name), ['c', 'c2'], 'top-level only, in address order');
+  t.match(found[0], { address: '10.0.0.2', name: 'c', mac: MAC, attrs: '{"phase":"creating","n":1}' }, 'whole leases');
+  t.same(a.withAttr('phase', 'destroying').map((l) => l.name), ['d']);
+  t.same(a.withAttr('phase', 'gone'), []);
+  t.same(a.withAttr('n', '1'), [], 'a string does not match a number');
+  const plan = db.prepare("EXPLAIN QUERY PLAN SELECT name FROM leases WHERE CASE WHEN json_valid(attrs) THEN json_extract(attrs, '$.phase') END = ?").all('creating') as Array<{ detail: string }>;
+  t.match(plan.map((p) => p.detail).join('\n'), /USING INDEX leases_attr_phase/, 'the lookup is a seek on the index');
+  a.setAttrs('r', '{"phase":"creating"}');
+  t.same(a.withAttr('phase', 'creating').map((l) => l.name), ['c', 'r', 'c2'], 'the index follows changes');
+});
+
+t.test('an attrs key that is not an identifier is refused before any SQL', async (t) => {
+  const { a, dir } = fresh(t, '10.0.0.0/24');
+  for (const key of ["phase') --", '', '1st', 'a.b', 'x'.repeat(65), 7 as unknown as string]) {
+    t.throws(() => a.withAttr(key, 'x'), InvalidArgumentError, `withAttr(${JSON.stringify(key)})`);
+    t.throws(() => Allocator.open(join(dir, 'other.db'), Pool.parse('10.0.0.0/24'), { indexedAttrs: [key] }), InvalidArgumentError, `indexedAttrs: [${JSON.stringify(key)}]`);
+  }
+  t.same(a.withAttr('_ok9', 'x'), []);
+});
