@@ -116,3 +116,44 @@ t.test('a call is not refused on a view the toolstack has since changed', { skip
   t.notMatch((await s.sim(['list'])).stdout, /^a\s/m, 'gone from the toolstack');
   t.equal(await errorOf(c.manager('ShutdownDomain', 'sa{sv}', ['a', {}])), 'org.domud.Domud1.Error.NotRunning', 'stopped for real: refused');
 });
+
+t.test('after a restart, domains read from their leases only when asked for are whole', { skip: process.getuid?.() !== 0 && 'needs root for a network namespace' }, async (t) => {
+  const s = await startSandbox(t, {});
+  const c = await Client.connect(t, s.address);
+  const path: Record<string, string> = {};
+  for (const n of ['a', 'b', 'c', 'd']) path[n] = (await c.manager('CreateDomain', 'sa{sv}', [n, { memory: variant('u', 96) }]))[0] as string;
+  for (const n of ['b', 'd']) await c.manager('ShutdownDomain', 'sa{sv}', [n, { wait: variant('b', true) }]);
+  const before = ((await c.manager('ListDomains'))[0] as unknown[][]).map((d) => [d[0], d[2], d[3]]);
+  const idA = (await c.prop(path.a!, DOMAIN_IFACE, 'DomainId')) as number;
+  t.equal(await s.stopDaemon(), 0);
+  await s.startDaemon();
+
+  // Running guests were adopted at start-up; stopped ones are read from their leases.
+  const after = ((await c.manager('ListDomains'))[0] as unknown[][]).map((d) => [d[0], d[2], d[3]]);
+  t.same(after.map((d) => [d[0], d[1] === 'stopped', d[2]]), before.map((d) => [d[0], d[1] === 'stopped', d[2]]), 'the same domains, addresses and run states');
+  t.same(after.map((d) => d[0]), ['a', 'b', 'c', 'd'], 'in address order');
+  t.equal(await c.prop(path.a!, DOMAIN_IFACE, 'DomainId'), idA, 'a adopted with its id');
+  t.equal(await c.prop(path.b!, DOMAIN_IFACE, 'MemoryMiB'), 96, 'b\'s settings read from its lease');
+  t.equal(await c.prop(path.b!, DOMAIN_IFACE, 'State'), 'stopped');
+  t.equal(await c.prop(MANAGER, MANAGER_IFACE, 'LeasesInUse'), 4);
+  t.equal((await c.manager('GetDomain', 's', ['d']))[0], path.d);
+  t.equal(await errorOf(c.manager('CreateDomain', 'sa{sv}', ['d', {}])), 'org.domud.Domud1.Error.DomainExists', 'a stopped domain\'s name is still taken');
+  t.equal(await errorOf(c.manager('GetDomain', 's', ['zz'])), 'org.domud.Domud1.Error.NoSuchDomain');
+
+  // b started by hand: the reconcile loop adopts it from its lease.
+  const mark = c.seen.length;
+  await c.match(`type='signal',sender='org.domud.Domud1',interface='${PROPS}'`);
+  t.equal((await s.sim(['create', `${s.stateDir}/domains/b.cfg`])).code, 0, 'started by hand');
+  const seen = await c.waitFor((x) => x.path === path.b && x.member === 'PropertiesChanged' && typeof unwrap(x.body[1]).DomainId === 'number', 10_000, mark);
+  const idB = unwrap(seen.body[1]).DomainId as number;
+  t.ok(idB >= 0, 'b has a domain id');
+  await eventually(async () => (await rangeRoutes(s)).some((r) => r.dst === '172.20.216.3' && r.dev === `vif${idB}.0`), 10_000, 'b\'s route on its vif');
+
+  // d, never read since the restart, is started and destroyed like any other.
+  await c.manager('StartDomain', 's', ['d']);
+  t.match(await c.prop(path.d!, DOMAIN_IFACE, 'State'), /^(running|blocked)$/);
+  await c.manager('DestroyDomain', 's', ['d']);
+  t.equal(await errorOf(c.manager('GetDomain', 's', ['d'])), 'org.domud.Domud1.Error.NoSuchDomain', 'gone');
+  t.equal(await c.prop(MANAGER, MANAGER_IFACE, 'LeasesInUse'), 3);
+  t.notOk((await rangeRoutes(s)).some((r) => r.dst === '172.20.216.5'), 'd\'s route gone');
+});

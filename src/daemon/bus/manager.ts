@@ -41,7 +41,7 @@ export function managerInterface(spec: InterfaceSpec): InterfaceImpl<Service> {
         return [domainPath(s.model.get(name).name)];
       },
       ListDomains(s) {
-        return [s.model.list().map((d) => [d.name, d.domainId, d.state, d.address, domainPath(d.name)])];
+        return [s.model.summaries().map((d) => [d.name, d.domainId, d.state, d.address, domainPath(d.name)])];
       },
       ListLeases(s) {
         return [s.model.leases().map((l) => [l.address, l.name, l.mac, BigInt(l.acquiredAt)])];

@@ -54,7 +54,7 @@ export async function publish(bus: dbus.MessageBus, service: Service, log: Logge
         managed: () => service.model.list().map((d) => [domainPath(d.name), domainObject(d)]),
       };
     }
-    if (path === DOMAIN_PREFIX) return { facets: [], children: () => service.model.list().map((d) => labelEscape(d.name)) };
+    if (path === DOMAIN_PREFIX) return { facets: [], children: () => service.model.summaries().map((d) => labelEscape(d.name)) };
     if (path.startsWith(`${DOMAIN_PREFIX}/`)) {
       const name = labelUnescape(path.slice(DOMAIN_PREFIX.length + 1));
       const d = name === null ? undefined : service.model.find(name);

@@ -28,6 +28,9 @@ export interface StoredAttrs {
   readonly settings: DomainSettings;
 }
 
+/** The attrs key the allocator indexes, so that start-up finds calls left half done without reading every lease. */
+export const PHASE_KEY = 'phase' satisfies keyof StoredAttrs;
+
 export interface Domain {
   readonly name: string;
   readonly address: string;

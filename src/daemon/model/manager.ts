@@ -15,6 +15,7 @@ import {
   type Phase,
   type RuntimeChange,
   type StoredAttrs,
+  PHASE_KEY,
   decodeAttrs,
   encodeAttrs,
   vifOf,
@@ -30,6 +31,9 @@ import {
 import { Gate, KeyedMutex } from './mutex.js';
 import { checkName, randomXenMac } from './names.js';
 import { type CreateOptions, type Defaults, checkOptions } from './options.js';
+
+/** What ListDomains needs of a domain: no settings, so none are decoded. */
+export type DomainSummary = Pick<Domain, 'name' | 'address' | 'domainId' | 'state'>;
 
 export interface ManagerEvents {
   domainNew: [domain: Domain];
@@ -79,6 +83,14 @@ export interface ShutdownOptions {
   timeoutSeconds?: number;
 }
 
+/**
+ * The allocator holds every domain: a lease is a domain. Records in memory
+ * are kept only for domains that run, that a call is creating or destroying,
+ * or that a call has touched since start-up; a domain without one is ready
+ * and stopped, and is read from its lease when asked for. So start-up reads
+ * the guests that run and the calls left half done, not every lease, the way
+ * machined finds a machine's object only when a path is asked for.
+ */
 export class DomainManager extends EventEmitter<ManagerEvents> {
   private readonly records = new Map<string, Record>();
   private readonly locks = new KeyedMutex();
@@ -96,25 +108,55 @@ export class DomainManager extends EventEmitter<ManagerEvents> {
 
   // ---- reads: never wait for a toolstack call ----
 
+  /** Every domain, in address order. */
   list(): Domain[] {
-    return [...this.records.values()].filter((r) => r.phase === 'ready').map(view);
+    // Domains created with the same options store the same attrs: decode
+    // each text once and share the (read-only) result.
+    const decoded = new Map<string, StoredAttrs | null>();
+    const out: Domain[] = [];
+    for (const lease of this.deps.allocator.list()) {
+      let r = this.records.get(lease.name);
+      if (!r) {
+        let attrs = decoded.get(lease.attrs);
+        if (attrs === undefined) decoded.set(lease.attrs, (attrs = decodeAttrs(lease.attrs)));
+        r = this.fromLease(lease, attrs);
+      }
+      if (r.phase === 'ready') out.push(view(r));
+    }
+    return out;
+  }
+
+  /** list() without the settings, which are neither read nor decoded. */
+  summaries(): DomainSummary[] {
+    const out: DomainSummary[] = [];
+    for (const { address, name } of this.deps.allocator.holders()) {
+      const r = this.records.get(name);
+      if (!r) out.push({ name, address, domainId: -1, state: 'stopped' });
+      else if (r.phase === 'ready') out.push({ name, address, domainId: r.domainId, state: r.state });
+    }
+    return out;
   }
 
   /** How many domains list() would give, without building them. */
   count(): number {
-    let n = 0;
-    for (const r of this.records.values()) if (r.phase === 'ready') n++;
-    return n;
+    let busy = 0;
+    for (const r of this.records.values()) if (r.phase !== 'ready') busy++;
+    return this.deps.allocator.inUse() - busy;
   }
 
   get(name: string): Domain {
-    const r = this.records.get(name);
-    if (!r || r.phase !== 'ready') throw new NoSuchDomainError(name);
-    return view(r);
+    const d = this.find(name);
+    if (!d) throw new NoSuchDomainError(name);
+    return d;
   }
 
   find(name: string): Domain | undefined {
-    const r = this.records.get(name);
+    // A read keeps nothing in memory: the lease is read again next time.
+    let r = this.records.get(name);
+    if (!r) {
+      const lease = this.deps.allocator.get(name);
+      if (lease) r = this.fromLease(lease);
+    }
     return r && r.phase === 'ready' ? view(r) : undefined;
   }
 
@@ -141,7 +183,7 @@ export class DomainManager extends EventEmitter<ManagerEvents> {
       throw e;
     }
     return this.call(name, async () => {
-      if (this.records.has(name)) throw new DomainExistsError(name);
+      if (this.records.has(name) || this.deps.allocator.get(name)) throw new DomainExistsError(name);
       const mac = checked.mac ?? this.freshMac();
       // Not fsynced: a guest created from this lease cannot outlive a power
       // cut either, and the durable 'ready' mark below syncs it with itself.
@@ -227,9 +269,10 @@ export class DomainManager extends EventEmitter<ManagerEvents> {
   // ---- start-up and the reconcile loop ----
 
   /**
-   * Loads every lease, finishes or rolls back what a dead daemon left half
-   * done, and adopts guests that run. Called once before the bus name is
+   * Finds what a dead daemon left half done and finishes or rolls it back,
+   * and adopts the guests that run. Called once before the bus name is
    * owned; `firstList` is the toolstack's `list` if the caller started it.
+   * Other leases are not read: they are ready, stopped domains.
    */
   async load(firstList?: Promise<DomainInfo[]>): Promise<void> {
     // The toolstack's list (begun earlier by the caller, or now), a process
@@ -241,21 +284,10 @@ export class DomainManager extends EventEmitter<ManagerEvents> {
     // A daemon killed in the middle of writing a guest config leaves its
     // temporary file; no writer runs yet, so every one is stale.
     for (const f of await removeStaleTemporaries(this.deps.configDir)) this.deps.log.info({ file: f }, 'removed a half-written guest config');
-    // Domains created with the same options store the same attrs: decode
-    // each text once and share the (read-only) result.
-    const decoded = new Map<string, StoredAttrs | null>();
-    for (const lease of this.deps.allocator.list()) {
-      let attrs = decoded.get(lease.attrs);
-      if (attrs === undefined) decoded.set(lease.attrs, (attrs = decodeAttrs(lease.attrs)));
-      this.records.set(lease.name, {
-        name: lease.name,
-        lease: { address: lease.address, mac: lease.mac, acquiredAt: lease.acquiredAt },
-        settings: attrs?.settings ?? this.orphanSettings(),
-        phase: attrs?.phase ?? 'ready',
-        domainId: -1,
-        state: 'stopped',
-        generation: 0,
-      });
+    // Calls in progress left their phase in their lease's attrs (an index
+    // seek each: see the allocator's indexedAttrs).
+    for (const phase of ['creating', 'destroying'] satisfies Phase[]) {
+      for (const lease of this.deps.allocator.withAttr(PHASE_KEY, phase)) this.records.set(lease.name, this.fromLease(lease));
     }
     const listed = await listing;
     if ('error' in listed) {
@@ -265,9 +297,10 @@ export class DomainManager extends EventEmitter<ManagerEvents> {
       return;
     }
     const byName = new Map(listed.running.map((d) => [d.name, d]));
-    for (const rec of this.records.values()) {
-      const info = byName.get(rec.name);
-      if (info && info.id !== null) {
+    for (const info of listed.running) {
+      if (info.id === null) continue;
+      const rec = this.record(info.name); // a guest without a lease is not domud's
+      if (rec) {
         rec.domainId = info.id;
         rec.state = info.state;
       }
@@ -283,6 +316,14 @@ export class DomainManager extends EventEmitter<ManagerEvents> {
     const running = await this.deps.toolstack.list();
     const byName = new Map(running.map((d) => [d.name, d]));
     await this.settlePending(byName);
+    // A guest that runs without a record here was started behind domud's
+    // back (or by a dead daemon's last call): read its lease to adopt it.
+    // A call that began during the list has made a record of its own.
+    for (const info of running) {
+      if (info.id === null || this.records.has(info.name) || this.locks.isBusy(info.name)) continue;
+      const rec = this.record(info.name);
+      if (rec) before.set(rec.name, rec.generation);
+    }
     for (const rec of this.records.values()) {
       if (rec.phase !== 'ready' || this.locks.isBusy(rec.name) || before.get(rec.name) !== rec.generation) continue;
       const info = byName.get(rec.name);
@@ -367,9 +408,33 @@ export class DomainManager extends EventEmitter<ManagerEvents> {
   }
 
   private known(name: string): Record {
-    const r = this.records.get(name);
+    const r = this.record(name);
     if (!r || r.phase !== 'ready') throw new NoSuchDomainError(name);
     return r;
+  }
+
+  /** The record of `name`, made from its lease and kept if there was none; undefined without a lease. */
+  private record(name: string): Record | undefined {
+    let r = this.records.get(name);
+    if (r) return r;
+    const lease = this.deps.allocator.get(name);
+    if (!lease) return undefined;
+    r = this.fromLease(lease);
+    this.records.set(name, r);
+    return r;
+  }
+
+  /** A domain as its lease says; only a domain with no record can be read this way, so it is not running. */
+  private fromLease(lease: Lease, attrs = decodeAttrs(lease.attrs)): Record {
+    return {
+      name: lease.name,
+      lease: { address: lease.address, mac: lease.mac, acquiredAt: lease.acquiredAt },
+      settings: attrs?.settings ?? this.orphanSettings(),
+      phase: attrs?.phase ?? 'ready',
+      domainId: -1,
+      state: 'stopped',
+      generation: 0,
+    };
   }
 
   /**
@@ -481,15 +546,9 @@ export class DomainManager extends EventEmitter<ManagerEvents> {
   }
 
   private freshMac(): string {
-    // Every lease has its record (a creation holds the name's lock), so the
-    // records know every MAC in use without reading all the leases.
-    const taken = (mac: string) => {
-      for (const r of this.records.values()) if (r.lease.mac === mac) return true;
-      return false;
-    };
     for (;;) {
       const mac = randomXenMac();
-      if (!taken(mac)) return mac;
+      if (!this.deps.allocator.macInUse(mac)) return mac;
     }
   }
 
