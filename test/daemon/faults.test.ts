@@ -152,3 +152,27 @@ t.test('no toolstack at all: the daemon starts, reads work, lifecycle calls fail
   // Still responsive afterwards.
   t.same(await c.call(MANAGER, PROPS, 'Get', 'ss', [MANAGER_IFACE, 'LeasesInUse']).then((r) => r[0].value), 0);
 });
+
+t.test('a vif that never appears: NetworkFailed, and the create is undone for good', { skip: process.getuid?.() !== 0 && 'needs root for a network namespace' }, async (t) => {
+  const s = await startSandbox(t, {});
+  const c = await Client.connect(t, s.address);
+  await c.subscribeAll();
+  const leases = async () => ((await c.manager('ListLeases'))[0] as unknown[][]).map((l) => l[1]);
+  t.equal((await s.sim(['fault', 'create', '--no-vif', '--times', '1'])).code, 0);
+  const f = await failure(c.manager('CreateDomain', 'sa{sv}', ['novif', {}]));
+  t.equal(f.errorName, `${P}NetworkFailed`);
+  t.match(f.message, /vif\d+\.0/, 'the message names the vif');
+  t.same(await leases(), [], 'no lease left');
+  t.equal(await c.prop(MANAGER, MANAGER_IFACE, 'LeasesInUse'), 0);
+  t.same(readdirSync(join(s.stateDir, 'domains')), [], 'no config left');
+  t.notMatch((await s.sim(['list'])).stdout, /^novif\s/m, 'no guest left');
+  t.same(await rangeRoutes(s), [], 'no route left');
+  t.notOk(c.seen.some((x) => x.member === 'DomainNew' || x.member === 'LeaseAcquired'), 'nothing announced');
+  // Its lease was marked ready while ip tried the vif: the rollback took it back, for good.
+  t.equal(await s.stopDaemon(), 0);
+  await s.startDaemon();
+  t.equal(await errorOf(c.manager('GetDomain', 's', ['novif'])), `${P}NoSuchDomain`, 'not back after a restart');
+  t.same(await leases(), []);
+  const [ok] = await c.manager('CreateDomain', 'sa{sv}', ['ok', { address: variant('s', '172.20.216.2') }]);
+  t.equal(await c.prop(ok, DOMAIN_IFACE, 'Address'), '172.20.216.2', 'its address is free again');
+});

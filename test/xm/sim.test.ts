@@ -110,3 +110,14 @@ t.test('state: the whole state as JSON, for tests to read', async (t) => {
   });
   t.match(await sim(env, ['state', 'extra']), { status: 2, stderr: 'usage: xm-sim state\n' });
 });
+
+t.test('fault create --no-vif: create succeeds, the guest runs, no vif is asked for', async (t) => {
+  const { env, check } = creator(t, xl.env);
+  t.match(await sim(env, ['fault', 'list', '--no-vif']), { status: 2, stderr: /--no-vif is a fault of create only/ });
+  t.equal((await sim(env, ['fault', 'create', '--no-vif', '--times', '1'])).status, 0);
+  t.match(JSON.parse((await sim(env, ['state'])).stdout), { faults: { create: { kind: 'novif', times: 1 } } });
+  t.equal((await check(CFG)).status, 0);
+  const st = JSON.parse((await sim(env, ['state'])).stdout) as { domains: Array<{ name: string; vif: boolean }>; faults: object };
+  t.match(st.domains.find((d) => d.name === 'web'), { vif: false }, 'recorded without a vif');
+  t.same(st.faults, {}, 'used up');
+});

@@ -67,13 +67,25 @@ export async function publish(bus: dbus.MessageBus, service: Service, log: Logge
   binding.install();
 
   const m = service.model;
-  const safely = (what: string, fn: () => unknown) => {
+  const send = (what: string, fn: () => unknown) => {
     try {
       const r = fn();
       if (r instanceof Promise) r.catch((err) => log.error({ err }, `${what} signal not sent`));
     } catch (err) {
       log.error({ err }, `${what} signal not sent`);
     }
+  };
+  // Signals leave after the reply of the call that caused them, in the order
+  // they were raised: the caller waits for its answer, not for the
+  // marshalling of every announcement (about 1 ms for a create's four). The
+  // reply goes out in the same turn of the event loop, so the object a
+  // DomainNew names is already there to be asked for.
+  const outbox: Array<[string, () => unknown]> = [];
+  const flush = () => {
+    for (const [what, fn] of outbox.splice(0)) send(what, fn);
+  };
+  const safely = (what: string, fn: () => unknown) => {
+    if (outbox.push([what, fn]) === 1) setImmediate(flush);
   };
   m.on('domainNew', (d) =>
     safely('DomainNew', () => {

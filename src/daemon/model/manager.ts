@@ -198,7 +198,11 @@ export class DomainManager extends EventEmitter<ManagerEvents> {
       const log = this.deps.log.child({ domain: name, address: lease.address });
       const progress: Progress = { created: false };
       try {
-        await this.boot(rec, progress);
+        // The 'ready' mark is made durable while ip brings the vif up (the
+        // fsync and the netlink work overlap); the record stays 'creating',
+        // unseen by readers, until the route is there too. A route that
+        // fails is rolled back like any other step, lease and all.
+        await this.boot(rec, progress, () => this.storePhase(rec, 'ready'));
       } catch (e) {
         log.warn({ err: e }, 'create failed; rolling back');
         await this.teardown(rec, progress);
@@ -207,7 +211,7 @@ export class DomainManager extends EventEmitter<ManagerEvents> {
         this.deps.allocator.release(name);
         throw e;
       }
-      this.setPhase(rec, 'ready');
+      rec.phase = 'ready';
       log.info({ domid: rec.domainId, vif: vifOf(rec.domainId) }, 'domain created');
       const d = view(rec);
       this.emit('domainNew', d);
@@ -459,8 +463,12 @@ export class DomainManager extends EventEmitter<ManagerEvents> {
     this.update(rec, { domainId: id, state: id < 0 ? 'stopped' : rec.domainId < 0 ? 'running' : rec.state });
   }
 
-  /** Config, create, domain id, route: the part of create and start that boots. */
-  private async boot(rec: Record, progress: Progress): Promise<void> {
+  /**
+   * Config, create, domain id, route: the part of create and start that
+   * boots. `whileRouting` runs (synchronously) once the route change is
+   * under way, to overlap a durable write with it.
+   */
+  private async boot(rec: Record, progress: Progress, whileRouting?: () => void): Promise<void> {
     // Written anew before every create and start, so a copy lost to a power
     // cut costs nothing: no fsync on the way to the toolstack.
     const path = await writeGuestConfig(this.deps.configDir, this.guestSpec(rec.name, rec.settings, rec.lease.address, rec.lease.mac), { durable: false });
@@ -468,7 +476,14 @@ export class DomainManager extends EventEmitter<ManagerEvents> {
     progress.created = true;
     const domainId = await this.deps.toolstack.domid(rec.name);
     await this.gate.shared(async () => {
-      await this.deps.routes.up({ vif: vifOf(domainId), address: rec.lease.address });
+      const routed = this.deps.routes.up({ vif: vifOf(domainId), address: rec.lease.address });
+      try {
+        whileRouting?.();
+      } catch (e) {
+        await routed.catch(() => undefined); // undone by the caller's rollback
+        throw e;
+      }
+      await routed;
       this.update(rec, { domainId, state: 'running' });
     });
   }
@@ -541,8 +556,13 @@ export class DomainManager extends EventEmitter<ManagerEvents> {
   }
 
   private setPhase(rec: Record, phase: Phase): void {
-    this.deps.allocator.setAttrs(rec.name, encodeAttrs({ v: 1, phase, settings: rec.settings }));
+    this.storePhase(rec, phase);
     rec.phase = phase;
+  }
+
+  /** Writes the phase to the lease, durably; the record's own phase is the caller's to change. */
+  private storePhase(rec: Record, phase: Phase): void {
+    this.deps.allocator.setAttrs(rec.name, encodeAttrs({ v: 1, phase, settings: rec.settings }));
   }
 
   private freshMac(): string {
