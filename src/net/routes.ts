@@ -30,6 +30,7 @@ export class Routes {
   // up/down/reconcile run one at a time, so a reconcile never plans from a
   // kernel view that an up() in flight is changing.
   private tail: Promise<unknown> = Promise.resolve();
+  private queued = 0; // operations started or waiting
   // The routing tables read ahead by prefetch(), for the next reconcile.
   private ahead: Promise<unknown[]> | null = null;
 
@@ -218,8 +219,12 @@ export class Routes {
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(fn);
-    this.tail = result.catch(() => undefined);
+    // With nothing in flight the operation starts now, not a tick later: its
+    // commands reach ip before the caller's next synchronous step, which can
+    // then overlap with ip's work (the daemon's fsync of a create does).
+    const result = this.queued === 0 ? fn() : this.tail.then(fn);
+    this.queued++;
+    this.tail = result.catch(() => undefined).finally(() => this.queued--);
     return result;
   }
 }
