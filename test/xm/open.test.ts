@@ -1,4 +1,4 @@
-import { chmodSync, copyFileSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { classify, firstLine } from '../../src/xm/classify.js';
@@ -84,8 +84,7 @@ t.test('a binary that disappears after opening: ToolstackMissingError per call',
   const dir = stateDir(t);
   const copy = join(dir, 'bin', 'xl');
   mkdirSync(join(dir, 'bin'));
-  copyFileSync(SIM, copy);
-  chmodSync(copy, 0o755);
+  writeFileSync(copy, `#!/bin/sh\nexec '${SIM}' "$@"\n`, { mode: 0o755 });
   const ts = await openToolstack({ command: copy, timeoutMs: 5000, env: { XMSIM_STATE: dir } });
   t.match(await ts.list(), [{ name: 'Domain-0' }]);
   chmodSync(copy, 0o644);
