@@ -73,6 +73,9 @@ async function main(argv: string[]): Promise<number> {
   // Both are awaited later; until then a failure is not "unhandled".
   toolstack.catch(() => undefined);
   listing.catch(() => undefined);
+  // One turn of the event loop, so that the list's process is spawned (a few
+  // promise steps away) before loading the modules holds the thread.
+  await new Promise<void>((resolve) => setImmediate(resolve));
   const { serve } = await import('./daemon.js');
   return serve(config, args.bus!, level as LogLevel | undefined, { toolstack, listing });
 }

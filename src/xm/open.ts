@@ -1,7 +1,6 @@
 // Chooses the program (Command=auto|xm|xl|/abs/path) and which of the two it
 // is, and returns the driver for it.
-import { constants } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
+import { accessSync, constants, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { classify } from './classify.js';
 import { CliToolstack } from './driver.js';
@@ -27,20 +26,23 @@ export interface OpenOptions {
   maxOutput?: number;
 }
 
-async function isExecutable(path: string): Promise<boolean> {
+// Synchronous on purpose: a few stat calls, and the daemon's first `list`
+// then starts before its service modules take the thread, rather than after
+// the thread pool's answer waited for them.
+function isExecutable(path: string): boolean {
   try {
-    await access(path, constants.X_OK);
-    return (await stat(path)).isFile();
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
   } catch {
     return false;
   }
 }
 
-async function which(name: string, path: string): Promise<string | undefined> {
+function which(name: string, path: string): string | undefined {
   for (const dir of path.split(':')) {
     if (!dir.startsWith('/')) continue; // a relative PATH entry depends on the cwd
     const p = join(dir, name);
-    if (await isExecutable(p)) return p;
+    if (isExecutable(p)) return p;
   }
   return undefined;
 }
@@ -64,7 +66,7 @@ export async function openToolstack(opts: OpenOptions): Promise<Toolstack> {
   if (c === 'auto' || c === 'xm' || c === 'xl') {
     const names: ToolstackKind[] = c === 'auto' ? ['xl', 'xm'] : [c];
     for (const name of names) {
-      command = await which(name, env.PATH!);
+      command = which(name, env.PATH!);
       if (command) {
         kind ??= name;
         break;
@@ -72,7 +74,7 @@ export async function openToolstack(opts: OpenOptions): Promise<Toolstack> {
     }
     if (!command) throw new ToolstackMissingError(c, `${c === 'auto' ? 'neither xl nor xm' : c} found on ${env.PATH}`);
   } else if (c.startsWith('/')) {
-    if (!(await isExecutable(c))) throw new ToolstackMissingError(c, 'no executable file there');
+    if (!isExecutable(c)) throw new ToolstackMissingError(c, 'no executable file there');
     command = c;
     const base = basename(c);
     if (base === 'xm' || base === 'xl') kind ??= base;
