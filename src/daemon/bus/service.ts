@@ -84,26 +84,26 @@ export async function publish(bus: dbus.MessageBus, service: Service, log: Logge
   const flush = () => {
     for (const [what, fn] of outbox.splice(0)) send(what, fn);
   };
-  const safely = (what: string, fn: () => unknown) => {
+  const announce = (what: string, fn: () => unknown) => {
     if (outbox.push([what, fn]) === 1) setImmediate(flush);
   };
   m.on('domainNew', (d) =>
-    safely('DomainNew', () => {
+    announce('DomainNew', () => {
       binding.signal(MANAGER_PATH, manager.spec, 'DomainNew', [d.name, domainPath(d.name)]);
       return binding.interfacesAdded(MANAGER_PATH, domainPath(d.name), domainObject(d));
     }),
   );
   m.on('domainRemoved', (name) =>
-    safely('DomainRemoved', () => {
+    announce('DomainRemoved', () => {
       binding.signal(MANAGER_PATH, manager.spec, 'DomainRemoved', [name, domainPath(name)]);
       binding.interfacesRemoved(MANAGER_PATH, domainPath(name), [DOMAIN_IFACE, ...STANDARD]);
     }),
   );
-  m.on('leaseAcquired', (address, name) => safely('LeaseAcquired', () => binding.signal(MANAGER_PATH, manager.spec, 'LeaseAcquired', [address, name])));
-  m.on('leaseReleased', (address, name) => safely('LeaseReleased', () => binding.signal(MANAGER_PATH, manager.spec, 'LeaseReleased', [address, name])));
-  m.on('leasesInUse', () => safely('PropertiesChanged', () => binding.propertiesChanged(MANAGER_PATH, managerFacet, ['LeasesInUse'])));
+  m.on('leaseAcquired', (address, name) => announce('LeaseAcquired', () => binding.signal(MANAGER_PATH, manager.spec, 'LeaseAcquired', [address, name])));
+  m.on('leaseReleased', (address, name) => announce('LeaseReleased', () => binding.signal(MANAGER_PATH, manager.spec, 'LeaseReleased', [address, name])));
+  m.on('leasesInUse', () => announce('PropertiesChanged', () => binding.propertiesChanged(MANAGER_PATH, managerFacet, ['LeasesInUse'])));
   m.on('domainChanged', (d, change) =>
-    safely('PropertiesChanged', () => {
+    announce('PropertiesChanged', () => {
       const names: string[] = [];
       if (change.domainId !== undefined) names.push('DomainId');
       if (change.state !== undefined) names.push('State');
