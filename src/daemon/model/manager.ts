@@ -152,11 +152,7 @@ export class DomainManager extends EventEmitter<ManagerEvents> {
 
   find(name: string): Domain | undefined {
     // A read keeps nothing in memory: the lease is read again next time.
-    let r = this.records.get(name);
-    if (!r) {
-      const lease = this.deps.allocator.get(name);
-      if (lease) r = this.fromLease(lease);
-    }
+    const r = this.read(name);
     return r && r.phase === 'ready' ? view(r) : undefined;
   }
 
@@ -417,14 +413,18 @@ export class DomainManager extends EventEmitter<ManagerEvents> {
     return r;
   }
 
-  /** The record of `name`, made from its lease and kept if there was none; undefined without a lease. */
-  private record(name: string): Record | undefined {
-    let r = this.records.get(name);
+  /** The record of `name`, or one made from its lease (not kept); undefined without a lease. */
+  private read(name: string): Record | undefined {
+    const r = this.records.get(name);
     if (r) return r;
     const lease = this.deps.allocator.get(name);
-    if (!lease) return undefined;
-    r = this.fromLease(lease);
-    this.records.set(name, r);
+    return lease && this.fromLease(lease);
+  }
+
+  /** read(), keeping a record made from the lease. */
+  private record(name: string): Record | undefined {
+    const r = this.read(name);
+    if (r && !this.records.has(name)) this.records.set(name, r);
     return r;
   }
 
