@@ -7,17 +7,16 @@
 // database (stopped domains), so seeding takes seconds, not a thousand
 // simulator runs. Prints JSON lines, then one line per target.
 import Database from 'better-sqlite3';
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import dbus from 'dbus-next';
 import { Allocator, Pool } from '../src/ipam/index.js';
 import { PACKAGE_ROOT, Sandbox } from '../src/dev/sandbox.js';
 import { servicePolicy } from '../src/dev/bus-config.js';
 import { BARE_IFACE, BARE_NAME, BARE_PATH, BARE_ROWS as ROWS } from './lib/bare.js';
+import { SIM_IFACE, SIM_NAME, SIM_PATH } from './lib/sim-service.js';
 
 const NAME = 'org.domud.Domud1';
 const MANAGER = '/org/domud/Domud1';
@@ -28,6 +27,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 400);
 const SELF = fileURLToPath(import.meta.url);
 /** The bare service: a file of its own, so that it loads dbus-next and nothing else. */
 const BARE = join(dirname(SELF), 'lib', 'bare.js');
+/** The bare service that runs the simulator, CreateDomain's yardstick. */
+const SIM_SERVICE = join(dirname(SELF), 'lib', 'sim-service.js');
 /** Which parts to run (BENCH_PARTS=startup,reads,create; default all), to look at one quickly. */
 const PARTS = new Set((process.env.BENCH_PARTS ?? 'startup,reads,create').split(','));
 /** Start-up runs of each service (BENCH_STARTS). */
@@ -35,24 +36,6 @@ const STARTS = Number(process.env.BENCH_STARTS ?? 25);
 /** When a started service counts as idle for its RSS. */
 const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 12_000);
 
-
-// ---- the simulator alone, run from inside the daemon's namespace ----
-
-/** Reads "create <cfg> <name>" or "destroy <name>" lines; answers each with the ms it took. */
-async function direct(tool: string): Promise<void> {
-  const run = promisify(execFile);
-  for await (const line of createInterface({ input: process.stdin })) {
-    const [verb, a, b] = line.split(' ');
-    const t = process.hrtime.bigint();
-    if (verb === 'create') {
-      await run(tool, ['create', a!]);
-      await run(tool, ['domid', b!]);
-    } else {
-      await run(tool, ['destroy', a!]);
-    }
-    process.stdout.write(`${Number(process.hrtime.bigint() - t) / 1e6}\n`);
-  }
-}
 
 // ---- measuring ----
 
@@ -113,9 +96,11 @@ async function main(): Promise<void> {
   const policyDir = join(PACKAGE_ROOT, 'dist', 'bench');
   const policy = join(policyDir, 'bench-policy.conf');
   writeFileSync(policy, servicePolicy(BARE_NAME));
+  const simPolicy = join(policyDir, 'bench-sim-policy.conf');
+  writeFileSync(simPolicy, servicePolicy(SIM_NAME));
   // Reconcile rarely, log as in production: the figures are about the bus path.
   const config = { Network: { Range: RANGE }, Daemon: { ReconcileSeconds: '3600', LogLevel: 'info' } };
-  const s = await Sandbox.create({ config, policies: [policy] });
+  const s = await Sandbox.create({ config, policies: [policy, simPolicy] });
   const big = await Sandbox.create({ config, policies: [policy] });
   const children: ChildProcess[] = [];
   const cleanup = async () => {
@@ -281,58 +266,69 @@ async function run(s: Sandbox, big: Sandbox, children: ChildProcess[]): Promise<
 
   // ---- CreateDomain beyond the simulator's own time ----
   async function create(): Promise<void> {
-    // The simulator alone runs in a helper inside the daemon's namespace, so
-    // that it starts the tool exactly as the daemon does (no `ip netns exec`
-    // in front of each run to flatter the daemon).
+    const watch = dbus.sessionBus({ busAddress: s.address });
+    await watch.call(new dbus.Message({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'AddMatch', signature: 's', body: ["type='signal',member='NameOwnerChanged'"] }));
+    const [, simChild] = await startTimed(s, watch, SIM_NAME, [process.execPath, SIM_SERVICE, s.address, s.toolPath], children);
+    watch.disconnect();
     const cfgDir = join(s.dir, 'direct');
     mkdirSync(cfgDir);
-    const helperArgv = [process.execPath, SELF, '--direct', s.toolPath];
-    const helper = spawn(s.netns ? 'ip' : helperArgv[0]!, s.netns ? ['netns', 'exec', s.netns, ...helperArgv] : helperArgv.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] });
-    children.push(helper);
-    const answers = createInterface({ input: helper.stdout! })[Symbol.asyncIterator]();
-    const ask = async (line: string): Promise<number> => {
-      helper.stdin!.write(`${line}\n`);
-      const { value, done } = await answers.next();
-      if (done) throw new Error('the simulator helper ended');
-      return Number(value);
-    };
-    const direct: number[] = [];
-    const viaBus: number[] = [];
-    const N = Number(process.env.BENCH_CREATES ?? 40);
-    const viaDomud = async (i: number) => {
+    const N = Number(process.env.BENCH_CREATES ?? 100);
+    const timed = async (m: dbus.Message): Promise<[number, dbus.Message]> => {
       const t = process.hrtime.bigint();
-      await bus.call(new dbus.Message({ destination: NAME, path: MANAGER, interface: MANAGER_IFACE, member: 'CreateDomain', signature: 'sa{sv}', body: [`c${i}`, {}] }));
-      return Number(process.hrtime.bigint() - t) / 1e6;
+      const reply = await bus.call(m);
+      return [Number(process.hrtime.bigint() - t) / 1e6, reply!];
     };
+    const viaDomud = async (i: number) => (await timed(new dbus.Message({ destination: NAME, path: MANAGER, interface: MANAGER_IFACE, member: 'CreateDomain', signature: 'sa{sv}', body: [`c${i}`, {}] })))[0];
+    const viaBare = async (cfg: string, i: number) => {
+      const [ms, reply] = await timed(new dbus.Message({ destination: SIM_NAME, path: SIM_PATH, interface: SIM_IFACE, member: 'Create', signature: 'ss', body: [cfg, `d${i}`] }));
+      return [ms, reply.body[0] as number] as const;
+    };
+    const domud: number[] = [];
+    const bare: number[] = [];
+    const alone: number[] = [];
     for (let i = 0; i < N; i++) {
-      // The simulator alone: create from a config like domud's, then domid, as domud does.
+      // A config like domud's, for the same two simulator runs as domud makes.
       const cfg = join(cfgDir, `d${i}.cfg`);
       writeFileSync(cfg, `name = "d${i}"\nkernel = "${kernel}"\nmemory = 64\nvcpus = 1\nvif = [ "ip=10.64.200.${i + 2},mac=00:16:3e:70:00:${(i + 2).toString(16).padStart(2, '0')},script=vif-route" ]\n`);
       // In turn first, so that neither side always meets the simulator's state as the other left it.
-      if (i % 2 === 0) {
-        direct.push(await ask(`create ${cfg} d${i}`));
-        viaBus.push(await viaDomud(i));
-      } else {
-        viaBus.push(await viaDomud(i));
-        direct.push(await ask(`create ${cfg} d${i}`));
+      const order = i % 2 === 0 ? ['bare', 'domud'] : ['domud', 'bare'];
+      for (const side of order) {
+        if (side === 'domud') {
+          domud.push(await viaDomud(i));
+        } else {
+          const [ms, sim] = await viaBare(cfg, i);
+          bare.push(ms);
+          alone.push(sim);
+        }
       }
-      await ask(`destroy d${i}`);
+      await bus.call(new dbus.Message({ destination: SIM_NAME, path: SIM_PATH, interface: SIM_IFACE, member: 'Destroy', signature: 's', body: [`d${i}`] }));
       await bus.call(new dbus.Message({ destination: NAME, path: MANAGER, interface: MANAGER_IFACE, member: 'DestroyDomain', signature: 's', body: [`c${i}`] }));
     }
-    helper.stdin!.end();
-    // Each simulator call (a Python start-up) varies by milliseconds, far more
-    // than the overhead sought: the median of the differences between the two
-    // runs of each pair, taken side by side, is steadier than the difference
-    // of two medians.
-    const overhead = pct(viaBus.map((v, i) => v - direct[i]!), 50);
-    emit({ bench: 'dbus.create-overhead', unit: 'ms', runs: N, createDomain: { p50: round(pct(viaBus, 50)), p99: round(pct(viaBus, 99)) }, simulatorAlone: { p50: round(pct(direct, 50)), p99: round(pct(direct, 99)) }, differenceOfP50s: round(pct(viaBus, 50) - pct(direct, 50)), overheadP50: round(overhead) });
-    target('CreateDomain overhead beyond the simulator, median of paired differences', overhead, 1, null, ' ms');
+    await stop(simChild);
+    // Each simulator run (a Python start-up) varies by milliseconds, far more
+    // than the overheads sought: the median of the differences within each
+    // pair, taken side by side, is steadier than the difference of two medians.
+    const paired = (a: number[], b: number[]) => pct(a.map((v, i) => v - b[i]!), 50);
+    const ms = (xs: number[]) => ({ p50: round(pct(xs, 50)), p99: round(pct(xs, 99)) });
+    // domud's own work: CreateDomain against a bare service that makes the
+    // same simulator runs and answers on the same bus. What that service adds
+    // to the simulator alone (a bus round trip after a wait of some 40 ms,
+    // which wakes three idle processes) is printed beside it.
+    const own = paired(domud, bare);
+    emit({
+      bench: 'dbus.create-overhead',
+      unit: 'ms',
+      runs: N,
+      createDomain: ms(domud),
+      bareServiceRunningTheSimulator: ms(bare),
+      simulatorAlone: ms(alone),
+      domudBeyondBare: round(own, 2),
+      bareBeyondSimulator: round(paired(bare, alone), 2),
+      domudBeyondSimulator: round(paired(domud, alone), 2),
+    });
+    target('CreateDomain overhead beyond a bare service running the simulator, median of paired differences', own, 1, null, ' ms');
   }
 }
 
 // Last, so that every constant above is initialised.
-if (process.argv[2] === '--direct') {
-  await direct(process.argv[3]!);
-} else {
-  await main();
-}
+await main();
