@@ -221,7 +221,7 @@ export class Routes {
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     // With nothing in flight the operation starts now, not a tick later: its
     // commands reach ip before the caller's next synchronous step, which can
-    // then overlap with ip's work (the daemon's fsync of a create does).
+    // then overlap with ip's work.
     const result = this.queued === 0 ? fn() : this.tail.then(fn);
     this.queued++;
     this.tail = result.catch(() => undefined).finally(() => this.queued--);

@@ -168,7 +168,7 @@ t.test('a vif that never appears: NetworkFailed, and the create is undone for go
   t.notMatch((await s.sim(['list'])).stdout, /^novif\s/m, 'no guest left');
   t.same(await rangeRoutes(s), [], 'no route left');
   t.notOk(c.seen.some((x) => x.member === 'DomainNew' || x.member === 'LeaseAcquired'), 'nothing announced');
-  // Its lease was marked ready while ip tried the vif: the rollback took it back, for good.
+  // Its lease was marked ready once the guest existed: the rollback took it back, for good.
   t.equal(await s.stopDaemon(), 0);
   await s.startDaemon();
   t.equal(await errorOf(c.manager('GetDomain', 's', ['novif'])), `${P}NoSuchDomain`, 'not back after a restart');

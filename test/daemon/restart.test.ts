@@ -1,7 +1,8 @@
 // Restarts: SIGTERM exits 0 and the next daemon keeps every lease and adopts
 // the running guests; SIGKILL in the middle of creates rolls back what did
-// not come up and adopts what did; a second daemon on the same state
-// directory refuses to run and leaves the first alone.
+// not come up and adopts what did; SIGKILL once the guest exists keeps it as
+// a domain; a second daemon on the same state directory refuses to run and
+// leaves the first alone.
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,6 +25,11 @@ async function rangeRoutes(s: Sandbox): Promise<string[]> {
 
 /** Pids of simulator processes running `create` for this sandbox (children the daemon left behind). */
 function simCreates(s: Sandbox): number[] {
+  return simCalls((argv) => argv.includes('create') && argv.some((a) => a.startsWith(s.stateDir)));
+}
+
+/** Pids of simulator processes whose argv passes `match`. */
+function simCalls(match: (argv: string[]) => boolean): number[] {
   const pids: number[] = [];
   for (const p of readdirSync('/proc')) {
     if (!/^[0-9]+$/.test(p)) continue;
@@ -34,7 +40,7 @@ function simCreates(s: Sandbox): number[] {
       continue;
     }
     const argv = cmd.split('\0');
-    if (argv.some((a) => a.endsWith('/xm-sim')) && argv.includes('create') && argv.some((a) => a.startsWith(s.stateDir))) pids.push(Number(p));
+    if (argv.some((a) => a.endsWith('/xm-sim')) && match(argv)) pids.push(Number(p));
   }
   return pids;
 }
@@ -133,4 +139,37 @@ t.test('SIGTERM, SIGKILL mid-create, and a second daemon', async (t) => {
   // And the rolled-back name is free again.
   await c.manager('CreateDomain', 'sa{sv}', ['m-down', {}]);
   t.equal((await leases()).length, 5);
+});
+
+t.test('SIGKILL after the toolstack made the guest, before its id came back: the domain is kept', async (t) => {
+  const s = await startSandbox(t, {});
+  const c = await Client.connect(t, s.address);
+  const name = 'kept-mid-domid';
+  t.equal((await s.sim(['fault', 'domid', '--hang', '--times', '1'])).code, 0);
+  const call = c.manager('CreateDomain', 'sa{sv}', [name, {}]).then(
+    () => 'answered',
+    () => 'failed',
+  );
+  const lookups = () => simCalls((argv) => argv.includes('domid') && argv.includes(name));
+  const faultsLeft = async () => (JSON.parse((await s.sim(['state'])).stdout) as { faults: Record<string, unknown> }).faults;
+  await eventually(async () => lookups().length === 1 && !('domid' in (await faultsLeft())), 15_000, 'the id lookup to hang');
+  t.equal(await s.stopDaemon('SIGKILL'), null, 'killed');
+  t.equal(await call, 'failed', 'the caller got an error, not a hang');
+  for (const pid of lookups()) process.kill(pid, 'SIGKILL');
+  // And the guest stops while domud is down (as after a power cut).
+  t.equal((await s.sim(['destroy', name])).code, 0);
+
+  // The lease was marked ready, durably, once the guest existed: the next
+  // daemon knows a stopped domain, not a creation to roll back.
+  await s.startDaemon();
+  const rows = (await c.manager('ListDomains'))[0] as Row[];
+  t.same(rows.map((x) => [x[0], x[1], x[2]]), [[name, -1, 'stopped']], 'a stopped domain');
+  const [, , , address, path] = rows[0]!;
+  t.same(readdirSync(join(s.stateDir, 'domains')), [`${name}.cfg`], 'its config kept');
+  await c.manager('StartDomain', 's', [name]);
+  const id = Number(await c.prop(path, DOMAIN_IFACE, 'DomainId'));
+  t.ok(id > 0, 'StartDomain brings it back');
+  t.equal(await c.prop(path, DOMAIN_IFACE, 'Address'), address, 'on the same address');
+  if (s.netns) t.same(await rangeRoutes(s), [`${address} dev vif${id}.0 src 172.20.216.1`], 'with its route');
+  t.notMatch(readFileSync(s.logPath, 'utf8'), /rolled back/, 'nothing rolled back');
 });

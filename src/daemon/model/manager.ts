@@ -4,6 +4,7 @@
 // methods.
 import { EventEmitter } from 'node:events';
 import { rm } from 'node:fs/promises';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Allocator, Lease, Pool } from '../../ipam/index.js';
 import type { Binding, Routes } from '../../net/index.js';
@@ -194,10 +195,11 @@ export class DomainManager extends EventEmitter<ManagerEvents> {
       const log = this.deps.log.child({ domain: name, address: lease.address });
       const progress: Progress = { created: false };
       try {
-        // The 'ready' mark is made durable while ip brings the vif up (the
-        // fsync and the netlink work overlap); the record stays 'creating',
-        // unseen by readers, until the route is there too. A route that
-        // fails is rolled back like any other step, lease and all.
+        // Once the toolstack has made the guest, the lease is marked 'ready'
+        // (a domain, for crash recovery) and made durable while the toolstack
+        // looks up its id, so the fsync costs the caller nothing. The record
+        // stays 'creating', unseen by readers, until the route is there too;
+        // a later step that fails is rolled back like any other, lease and all.
         await this.boot(rec, progress, () => this.storePhase(rec, 'ready'));
       } catch (e) {
         log.warn({ err: e }, 'create failed; rolling back');
@@ -465,25 +467,28 @@ export class DomainManager extends EventEmitter<ManagerEvents> {
 
   /**
    * Config, create, domain id, route: the part of create and start that
-   * boots. `whileRouting` runs (synchronously) once the route change is
-   * under way, to overlap a durable write with it.
+   * boots. `created` runs (synchronously) once the guest exists, while the
+   * toolstack's process that looks up its id runs: a durable write there
+   * keeps its fsync off the caller's path.
    */
-  private async boot(rec: Record, progress: Progress, whileRouting?: () => void): Promise<void> {
+  private async boot(rec: Record, progress: Progress, created?: () => void): Promise<void> {
     // Written anew before every create and start, so a copy lost to a power
     // cut costs nothing: no fsync on the way to the toolstack.
     const path = await writeGuestConfig(this.deps.configDir, this.guestSpec(rec.name, rec.settings, rec.lease.address, rec.lease.mac), { durable: false });
     await this.deps.toolstack.create(path, { name: rec.name });
     progress.created = true;
-    const domainId = await this.deps.toolstack.domid(rec.name);
+    const id = this.deps.toolstack.domid(rec.name);
+    if (created) {
+      id.catch(() => undefined); // awaited below, unless created() fails first
+      // One turn of the event loop: the call's process has been started by
+      // then (unless the toolstack's calls are at their limit, when the
+      // write simply does not overlap).
+      await nextTurn();
+      created();
+    }
+    const domainId = await id;
     await this.gate.shared(async () => {
-      const routed = this.deps.routes.up({ vif: vifOf(domainId), address: rec.lease.address });
-      try {
-        whileRouting?.();
-      } catch (e) {
-        await routed.catch(() => undefined); // undone by the caller's rollback
-        throw e;
-      }
-      await routed;
+      await this.deps.routes.up({ vif: vifOf(domainId), address: rec.lease.address });
       this.update(rec, { domainId, state: 'running' });
     });
   }
