@@ -2,6 +2,7 @@
 // destroyed with the toolstack itself, a guest started by hand, a route
 // deleted, a stale route added. Everything is done with the real tools
 // (the simulator's own commands, `ip` in the namespace).
+import { readFileSync } from 'node:fs';
 import t from 'tap';
 import type { Sandbox } from '../../src/dev/sandbox.js';
 import { startSandbox } from '../support/daemon.js';
@@ -51,6 +52,10 @@ t.test('guests and routes changed behind domud\'s back', { skip: process.getuid?
   t.same(((await c.manager('ListLeases'))[0] as unknown[][]).map((l) => l[1]).sort(), ['a', 'b'], 'a keeps its lease');
   t.equal(await c.prop(MANAGER, MANAGER_IFACE, 'LeasesInUse'), 2);
   t.notOk(c.seen.slice(mark).some((x) => x.path === b), 'b untouched');
+  // A stopped domain's record goes (its lease says all there is); what
+  // follows reads a from its lease.
+  await eventually(() => /"dropped":1,"held":1,"msg":"records of stopped domains dropped"/.test(readFileSync(s.logPath, 'utf8')), 5_000, 'a\'s record to be dropped');
+  t.equal(await c.prop(a, DOMAIN_IFACE, 'State'), 'stopped', 'still stopped, read from its lease');
 
   // StartDomain brings a back on the same address.
   await c.manager('StartDomain', 's', ['a']);

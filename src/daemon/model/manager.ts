@@ -87,10 +87,11 @@ export interface ShutdownOptions {
 /**
  * The allocator holds every domain: a lease is a domain. Records in memory
  * are kept only for domains that run, that a call is creating or destroying,
- * or that a call has touched since start-up; a domain without one is ready
- * and stopped, and is read from its lease when asked for. So start-up reads
- * the guests that run and the calls left half done, not every lease, the way
- * machined finds a machine's object only when a path is asked for.
+ * or that a call has touched since the last reconcile round; a domain
+ * without one is ready and stopped, and is read from its lease when asked
+ * for. So start-up reads the guests that run and the calls left half done,
+ * not every lease, the way machined finds a machine's object only when a
+ * path is asked for.
  */
 export class DomainManager extends EventEmitter<ManagerEvents> {
   private readonly records = new Map<string, Record>();
@@ -337,6 +338,16 @@ export class DomainManager extends EventEmitter<ManagerEvents> {
         this.update(rec, { domainId: id, state });
       }
     }
+    // A stopped domain needs no record: its lease says all there is. Those
+    // no call has touched this round go, so memory follows the guests that
+    // run, not every domain a call has touched since start-up.
+    let dropped = 0;
+    for (const rec of this.records.values()) {
+      if (rec.phase !== 'ready' || rec.domainId >= 0 || this.locks.isBusy(rec.name) || before.get(rec.name) !== rec.generation) continue;
+      this.records.delete(rec.name);
+      dropped++;
+    }
+    if (dropped > 0) this.deps.log.debug({ dropped, held: this.records.size }, 'records of stopped domains dropped');
     await this.reconcileRoutes();
   }
 
