@@ -1,9 +1,10 @@
 // domud on D-Bus against a bare dbus-next service on the same private bus,
 // in one run: reads (a property, GetDomain, ListDomains with 1,000 domains,
 // 64 calls in flight), start-up to name owned with 10,000 leases, idle RSS,
-// and CreateDomain's overhead beyond the simulator's own time. The bare
-// service is bench/lib/bare.ts (dbus-next's Interface class, as a plain service
-// would be written). Leases are seeded straight into the lease
+// and CreateDomain's overhead beyond the simulator's own time, as seen through
+// a bare service that runs it (bench/lib/sim-service.ts). The bare service is
+// bench/lib/bare.ts (dbus-next's Interface class, as a plain service would be
+// written). Leases are seeded straight into the lease
 // database (stopped domains), so seeding takes seconds, not a thousand
 // simulator runs. Prints JSON lines, then one line per target.
 import Database from 'better-sqlite3';
@@ -264,7 +265,7 @@ async function run(s: Sandbox, big: Sandbox, children: ChildProcess[]): Promise<
     emit({ bench: 'dbus.idle-rss-after-reads', rows: ROWS, unit: 'KiB', domud: rssKiB(daemon.pid!), bare: rssKiB(bareChild.pid!) });
   }
 
-  // ---- CreateDomain beyond the simulator's own time ----
+  // ---- CreateDomain beyond a bare service that runs the simulator ----
   async function create(): Promise<void> {
     const watch = dbus.sessionBus({ busAddress: s.address });
     await watch.call(new dbus.Message({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'AddMatch', signature: 's', body: ["type='signal',member='NameOwnerChanged'"] }));
