@@ -23,6 +23,11 @@ async function rangeRoutes(s: Sandbox): Promise<string[]> {
     .sort();
 }
 
+/** The simulator's faults not yet taken. */
+async function faultsLeft(s: Sandbox): Promise<Record<string, unknown>> {
+  return (JSON.parse((await s.sim(['state'])).stdout) as { faults: Record<string, unknown> }).faults;
+}
+
 /** Pids of simulator processes running `create` for this sandbox (children the daemon left behind). */
 function simCreates(s: Sandbox): number[] {
   return simCalls((argv) => argv.includes('create') && argv.some((a) => a.startsWith(s.stateDir)));
@@ -98,8 +103,7 @@ t.test('SIGTERM, SIGKILL mid-create, and a second daemon', async (t) => {
     ),
   );
   // Both toolstack calls are running and have taken their fault (so they hang, not the simulator's start-up).
-  const faultsLeft = async () => (JSON.parse((await s.sim(['state'])).stdout) as { faults: Record<string, unknown> }).faults;
-  await eventually(async () => simCreates(s).length === 2 && !('create' in (await faultsLeft())), 15_000, 'both creates to hang in the toolstack');
+  await eventually(async () => simCreates(s).length === 2 && !('create' in (await faultsLeft(s))), 15_000, 'both creates to hang in the toolstack');
   t.same(readdirSync(join(s.stateDir, 'domains')).sort(), ['a.cfg', 'b.cfg', 'c.cfg', 'm-down.cfg', 'm-up.cfg']);
   t.equal(await s.stopDaemon('SIGKILL'), null, 'killed');
   t.same(await Promise.all(inFlight), ['failed', 'failed'], 'the callers got an error (the daemon vanished), not a hang');
@@ -151,8 +155,7 @@ t.test('SIGKILL after the toolstack made the guest, before its id came back: the
     () => 'failed',
   );
   const lookups = () => simCalls((argv) => argv.includes('domid') && argv.includes(name));
-  const faultsLeft = async () => (JSON.parse((await s.sim(['state'])).stdout) as { faults: Record<string, unknown> }).faults;
-  await eventually(async () => lookups().length === 1 && !('domid' in (await faultsLeft())), 15_000, 'the id lookup to hang');
+  await eventually(async () => lookups().length === 1 && !('domid' in (await faultsLeft(s))), 15_000, 'the id lookup to hang');
   t.equal(await s.stopDaemon('SIGKILL'), null, 'killed');
   t.equal(await call, 'failed', 'the caller got an error, not a hang');
   for (const pid of lookups()) process.kill(pid, 'SIGKILL');

@@ -327,6 +327,7 @@ export class DomainManager extends EventEmitter<ManagerEvents> {
       const rec = this.record(info.name);
       if (rec) before.set(rec.name, rec.generation);
     }
+    let dropped = 0;
     for (const rec of this.records.values()) {
       if (rec.phase !== 'ready' || this.locks.isBusy(rec.name) || before.get(rec.name) !== rec.generation) continue;
       const info = byName.get(rec.name);
@@ -337,15 +338,13 @@ export class DomainManager extends EventEmitter<ManagerEvents> {
         else if (rec.domainId < 0) this.deps.log.info({ domain: rec.name, domid: id }, 'domain started behind domud\'s back');
         this.update(rec, { domainId: id, state });
       }
-    }
-    // A stopped domain needs no record: its lease says all there is. Those
-    // no call has touched this round go, so memory follows the guests that
-    // run, not every domain a call has touched since start-up.
-    let dropped = 0;
-    for (const rec of this.records.values()) {
-      if (rec.phase !== 'ready' || rec.domainId >= 0 || this.locks.isBusy(rec.name) || before.get(rec.name) !== rec.generation) continue;
-      this.records.delete(rec.name);
-      dropped++;
+      // A stopped domain needs no record: its lease says all there is. So
+      // memory follows the guests that run, not every domain a call has
+      // touched since start-up.
+      if (id < 0) {
+        this.records.delete(rec.name);
+        dropped++;
+      }
     }
     if (dropped > 0) this.deps.log.debug({ dropped, held: this.records.size }, 'records of stopped domains dropped');
     await this.reconcileRoutes();
