@@ -77,6 +77,8 @@ interface Record {
 
 interface Progress {
   created: boolean;
+  /** Time spent waiting for the toolstack's processes, in ms: what boot() logs beside its own. */
+  toolstackMs: number;
 }
 
 export interface ShutdownOptions {
@@ -181,6 +183,7 @@ export class DomainManager extends EventEmitter<ManagerEvents> {
       throw e;
     }
     return this.call(name, async () => {
+      const began = performance.now();
       if (this.records.has(name) || this.deps.allocator.get(name)) throw new DomainExistsError(name);
       const mac = checked.mac ?? this.freshMac();
       // Not fsynced: a guest created from this lease cannot outlive a power
@@ -194,7 +197,7 @@ export class DomainManager extends EventEmitter<ManagerEvents> {
       const rec: Record = { name, lease, settings: checked.settings, phase: 'creating', domainId: -1, state: 'stopped', generation: 0 };
       this.records.set(name, rec);
       const log = this.deps.log.child({ domain: name, address: lease.address });
-      const progress: Progress = { created: false };
+      const progress: Progress = { created: false, toolstackMs: 0 };
       try {
         // Once the toolstack has made the guest, the lease is marked 'ready'
         // (a domain, for crash recovery) and made durable while the toolstack
@@ -211,7 +214,7 @@ export class DomainManager extends EventEmitter<ManagerEvents> {
         throw e;
       }
       rec.phase = 'ready';
-      log.info({ domid: rec.domainId, vif: vifOf(rec.domainId) }, 'domain created');
+      log.info({ domid: rec.domainId, vif: vifOf(rec.domainId), ...timing(began, progress) }, 'domain created');
       const d = view(rec);
       this.emit('domainNew', d);
       this.emit('leaseAcquired', lease.address, name);
@@ -225,7 +228,8 @@ export class DomainManager extends EventEmitter<ManagerEvents> {
       const rec = this.known(name);
       if (rec.domainId >= 0) await this.refresh(rec);
       if (rec.domainId >= 0) throw new AlreadyRunningError(name);
-      const progress: Progress = { created: false };
+      const began = performance.now();
+      const progress: Progress = { created: false, toolstackMs: 0 };
       try {
         await this.boot(rec, progress);
       } catch (e) {
@@ -234,7 +238,7 @@ export class DomainManager extends EventEmitter<ManagerEvents> {
         this.update(rec, { domainId: -1, state: 'stopped' });
         throw e;
       }
-      this.deps.log.info({ domain: name, address: rec.lease.address, domid: rec.domainId }, 'domain started');
+      this.deps.log.info({ domain: name, address: rec.lease.address, domid: rec.domainId, ...timing(began, progress) }, 'domain started');
     });
   }
 
@@ -485,9 +489,16 @@ export class DomainManager extends EventEmitter<ManagerEvents> {
     // Written anew before every create and start, so a copy lost to a power
     // cut costs nothing: no fsync on the way to the toolstack.
     const path = await writeGuestConfig(this.deps.configDir, this.guestSpec(rec.name, rec.settings, rec.lease.address, rec.lease.mac), { durable: false });
+    let t = performance.now();
     await this.deps.toolstack.create(path, { name: rec.name });
+    progress.toolstackMs += performance.now() - t;
     progress.created = true;
-    const id = this.deps.toolstack.domid(rec.name);
+    t = performance.now();
+    // Timed where it settles, not where it is awaited: the write below is domud's time, not the toolstack's.
+    const id = this.deps.toolstack.domid(rec.name).then((v) => {
+      progress.toolstackMs += performance.now() - t;
+      return v;
+    });
     if (created) {
       id.catch(() => undefined); // awaited below, unless created() fails first
       // One turn of the event loop: the call's process has been started by
@@ -627,5 +638,11 @@ function view(r: Record): Domain {
     state: r.state,
     vif: vifOf(r.domainId),
   };
+}
+
+/** How long a create or start took (from its turn to run) and how much of that the toolstack's processes took, in ms. */
+function timing(began: number, progress: Progress): { ms: number; toolstackMs: number } {
+  const round = (v: number) => Math.round(v * 100) / 100;
+  return { ms: round(performance.now() - began), toolstackMs: round(progress.toolstackMs) };
 }
 
