@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { startSandbox } from '../support/daemon.js';
-import { Client, variant } from './fixtures/client.js';
+import { Client, eventually, variant } from './fixtures/client.js';
 
 interface Line {
   msg: string;
@@ -21,8 +21,12 @@ t.test('create and start log their time and the toolstack share of it', async (t
       .split('\n')
       .filter((l) => l.startsWith('{'))
       .map((l) => JSON.parse(l) as Line);
-  const only = (msg: string) => {
-    const found = lines().filter((l) => l.msg === msg && l.domain === 'slow');
+  // Written just after the reply has left, so looked for until it is there.
+  const only = async (msg: string) => {
+    const found = (await eventually(() => {
+      const f = lines().filter((l) => l.msg === msg && l.domain === 'slow');
+      return f.length > 0 ? f : undefined;
+    }, 5_000, `a "${msg}" line`))!;
     t.equal(found.length, 1, `one "${msg}" line`);
     return found[0]!;
   };
@@ -37,9 +41,9 @@ t.test('create and start log their time and the toolstack share of it', async (t
 
   await s.sim(['fault', 'create', '--delay', '400', '--times', '2']);
   await c.manager('CreateDomain', 'sa{sv}', ['slow', {}]);
-  check(only('domain created'), 'create');
+  check(await only('domain created'), 'create');
 
   await c.manager('ShutdownDomain', 'sa{sv}', ['slow', { wait: variant('b', true) }]);
   await c.manager('StartDomain', 's', ['slow']);
-  check(only('domain started'), 'start');
+  check(await only('domain started'), 'start');
 });

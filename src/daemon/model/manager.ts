@@ -196,7 +196,6 @@ export class DomainManager extends EventEmitter<ManagerEvents> {
       });
       const rec: Record = { name, lease, settings: checked.settings, phase: 'creating', domainId: -1, state: 'stopped', generation: 0 };
       this.records.set(name, rec);
-      const log = this.deps.log.child({ domain: name, address: lease.address });
       const progress: Progress = { created: false, toolstackMs: 0 };
       try {
         // Once the toolstack has made the guest, the lease is marked 'ready'
@@ -206,7 +205,7 @@ export class DomainManager extends EventEmitter<ManagerEvents> {
         // a later step that fails is rolled back like any other, lease and all.
         await this.boot(rec, progress, () => this.storePhase(rec, 'ready'));
       } catch (e) {
-        log.warn({ err: e }, 'create failed; rolling back');
+        this.deps.log.warn({ domain: name, address: lease.address, err: e }, 'create failed; rolling back');
         await this.teardown(rec, progress);
         await this.removeConfig(rec);
         this.records.delete(name);
@@ -214,7 +213,7 @@ export class DomainManager extends EventEmitter<ManagerEvents> {
         throw e;
       }
       rec.phase = 'ready';
-      log.info({ domid: rec.domainId, vif: vifOf(rec.domainId), ...timing(began, progress) }, 'domain created');
+      this.logAfterReply({ domain: name, address: lease.address, domid: rec.domainId, vif: vifOf(rec.domainId), ...timing(began, progress) }, 'domain created');
       const d = view(rec);
       this.emit('domainNew', d);
       this.emit('leaseAcquired', lease.address, name);
@@ -238,7 +237,7 @@ export class DomainManager extends EventEmitter<ManagerEvents> {
         this.update(rec, { domainId: -1, state: 'stopped' });
         throw e;
       }
-      this.deps.log.info({ domain: name, address: rec.lease.address, domid: rec.domainId, ...timing(began, progress) }, 'domain started');
+      this.logAfterReply({ domain: name, address: rec.lease.address, domid: rec.domainId, ...timing(began, progress) }, 'domain started');
     });
   }
 
@@ -533,6 +532,15 @@ export class DomainManager extends EventEmitter<ManagerEvents> {
     } catch (e) {
       log.error({ err: e }, 'rollback: removing the route failed');
     }
+  }
+
+  /**
+   * An info line written once the call's reply has left (replies go out in
+   * the turn the call settles): a cold log write is some 0.15 ms, which the
+   * caller need not wait for.
+   */
+  private logAfterReply(fields: object, msg: string): void {
+    setImmediate(() => this.deps.log.info(fields, msg));
   }
 
   private async finishDestroy(rec: Record, emit = true): Promise<void> {
