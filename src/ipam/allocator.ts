@@ -110,6 +110,9 @@ export class Allocator {
       mac: p('SELECT 1 FROM leases WHERE mac = ? LIMIT 1').pluck(),
       used: p('SELECT used FROM pool').pluck(),
       outside: p(`SELECT ${LEASE} FROM leases WHERE ip NOT BETWEEN ? AND ? ORDER BY ip`),
+      // Prepared once: db.pragma() compiles its statement at every call.
+      syncNormal: p('PRAGMA synchronous = NORMAL'),
+      syncFull: p('PRAGMA synchronous = FULL'),
     };
     this.allocateTx = this.db.transaction(this.allocateIn.bind(this));
     this.outOfRange = Object.freeze(this.q.outside.all(pool.first, pool.last) as Lease[]);
@@ -138,11 +141,11 @@ export class Allocator {
       if (why) throw new AddressUnavailableError(opts.address, why, this.pool.cidr);
     }
     if (opts.durable !== false) return this.allocateTx.immediate(name, mac, attrs, wanted) as Lease;
-    this.db.pragma('synchronous = NORMAL');
+    this.q.syncNormal.run();
     try {
       return this.allocateTx.immediate(name, mac, attrs, wanted) as Lease;
     } finally {
-      this.db.pragma('synchronous = FULL');
+      this.q.syncFull.run();
     }
   }
 

@@ -118,7 +118,7 @@ const fsyncAsync = promisify(fsync);
  */
 export async function writeGuestConfig(dir: string, spec: GuestSpec, opts: WriteOptions = {}): Promise<string> {
   const text = renderGuestConfig(spec);
-  const real = realpathSync(absolutePath('dir', dir));
+  const real = realpathSync.native(absolutePath('dir', dir)); // one realpath(3), not an lstat per component
   const path = join(real, `${spec.name}.cfg`);
   const tmp = join(real, `.${spec.name}.cfg.${randomBytes(6).toString('hex')}.tmp`);
   const fd = openSync(tmp, 'wx', 0o600);
