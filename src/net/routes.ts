@@ -62,8 +62,10 @@ export class Routes {
     return this.serial(async () => {
       // All at once: ip -batch runs its commands in the order written, so the
       // route (whose `src` needs dom0's address on the vif) comes after the
-      // address though neither waits for the other's answer.
-      const all = await Promise.allSettled([this.apply('address', g), this.apply('link', g), this.apply('proxy_arp', g), this.apply('route', g)]);
+      // address though neither waits for the other's answer. proxy_arp, a
+      // write of our own, comes last: ip has all three commands by then and
+      // works on them while we write.
+      const all = await Promise.allSettled([this.apply('address', g), this.apply('link', g), this.apply('route', g), this.apply('proxy_arp', g)]);
       for (const r of all) if (r.status === 'rejected') throw r.reason;
     });
   }
