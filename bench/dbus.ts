@@ -348,7 +348,7 @@ async function run(s: Sandbox, big: Sandbox, children: ChildProcess[]): Promise<
       simulatorAlone: ms(alone),
       domudBeyondSimulator: { p50: round(pct(domudOwn, 50), 2), p90: round(pct(domudOwn, 90), 2) },
       bareBeyondSimulator: { p50: round(pct(bareOwn, 50), 2), p90: round(pct(bareOwn, 90), 2) },
-      // The part of domudBeyondSimulator spent inside the model (lease to log line); the rest is the bus and the binding.
+      // The part of domudBeyondSimulator spent inside the model (from the call's turn to run to its route); the rest is the bus and the binding.
       domudModelBeyondSimulator: round(pct(logged.map((e) => e.ms - e.toolstackMs), 50), 2),
       domudBeyondBare: round(own, 2),
       // The earlier measure, whole calls paired: the same quantity, with the simulator's spread left in.
