@@ -14,7 +14,7 @@
 // unchanged code. Whatever a leak holds is in the snapshot. The RSS figures
 // are printed beside it.
 // DOMUD_LOAD_SECONDS and DOMUD_LOAD_CLIENTS scale it for a quick run.
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -144,26 +144,19 @@ t.test(`${CLIENTS} clients for ${SECONDS} s`, async (t) => {
 async function liveHeapKiB(pid: number, dir: string): Promise<number> {
   const before = new Set(readdirSync(dir));
   process.kill(pid, 'SIGUSR2');
-  // The daemon writes the file from its main thread and closes it when done;
-  // its size stands still from then on.
+  // The daemon writes the file from its main thread; it is whole once it parses.
   let file = '';
-  let size = -1;
-  for (let waited = 0; ; waited += 250) {
-    if (waited > 60_000) throw new Error(`no heap snapshot from ${pid} in ${dir} after 60 s`);
+  let snap: { snapshot: { meta: { node_fields: string[] } }; nodes: number[] } | undefined;
+  for (let waited = 0; snap === undefined; waited += 250) {
+    if (waited > 60_000) throw new Error(`no whole heap snapshot from ${pid} in ${dir} after 60 s`);
     await sleep(250);
     file ||= readdirSync(dir).find((f) => !before.has(f) && f.endsWith('.heapsnapshot')) ?? '';
     if (!file) continue;
-    const now = statSync(join(dir, file)).size;
-    if (now > 0 && now === size) break;
-    size = now;
-  }
-  let snap: { snapshot: { meta: { node_fields: string[] } }; nodes: number[] };
-  try {
-    snap = JSON.parse(readFileSync(join(dir, file), 'utf8'));
-  } catch {
-    // Not finished after all (a pause in the writing): wait and read again.
-    await sleep(2_000);
-    snap = JSON.parse(readFileSync(join(dir, file), 'utf8'));
+    try {
+      snap = JSON.parse(readFileSync(join(dir, file), 'utf8'));
+    } catch {
+      // still being written
+    }
   }
   rmSync(join(dir, file));
   const fields = snap.snapshot.meta.node_fields;

@@ -488,16 +488,9 @@ export class DomainManager extends EventEmitter<ManagerEvents> {
     // Written anew before every create and start, so a copy lost to a power
     // cut costs nothing: no fsync on the way to the toolstack.
     const path = await writeGuestConfig(this.deps.configDir, this.guestSpec(rec.name, rec.settings, rec.lease.address, rec.lease.mac), { durable: false });
-    let t = performance.now();
-    await this.deps.toolstack.create(path, { name: rec.name });
-    progress.toolstackMs += performance.now() - t;
+    await timed(progress, () => this.deps.toolstack.create(path, { name: rec.name }));
     progress.created = true;
-    t = performance.now();
-    // Timed where it settles, not where it is awaited: the write below is domud's time, not the toolstack's.
-    const id = this.deps.toolstack.domid(rec.name).then((v) => {
-      progress.toolstackMs += performance.now() - t;
-      return v;
-    });
+    const id = timed(progress, () => this.deps.toolstack.domid(rec.name));
     if (created) {
       id.catch(() => undefined); // awaited below, unless created() fails first
       // One turn of the event loop: the call's process has been started by
@@ -646,6 +639,18 @@ function view(r: Record): Domain {
     state: r.state,
     vif: vifOf(r.domainId),
   };
+}
+
+/**
+ * Runs a toolstack call and adds its time, from before the call (so the
+ * spawn counts) to when it settles (not when it is awaited: what the caller
+ * does meanwhile is domud's time), to progress.toolstackMs.
+ */
+function timed<T>(progress: Progress, call: () => Promise<T>): Promise<T> {
+  const t = performance.now();
+  return call().finally(() => {
+    progress.toolstackMs += performance.now() - t;
+  });
 }
 
 /** How long a create or start took (from its turn to run) and how much of that the toolstack's processes took, in ms. */
