@@ -6,8 +6,11 @@ import { checkName } from './config.js';
 import { ConfigValueError, DomainNotFoundError, ListParseError } from './errors.js';
 import { parseDomid, parseInfo, parseList } from './list.js';
 import { CallQueue } from './queue.js';
-import { run, type RunResult } from './run.js';
-import type { DomainInfo, ShutdownOptions, Toolstack, ToolstackKind } from './types.js';
+import { run, type RunOptions, type RunResult } from './run.js';
+import type { DomainInfo, DomidOptions, ShutdownOptions, Toolstack, ToolstackKind } from './types.js';
+
+/** What `domid` prints: the id, one line. */
+const ID_LINE = /^\d{1,15}\n$/;
 
 export interface DriverOptions {
   kind: ToolstackKind;
@@ -27,6 +30,7 @@ interface CallOptions {
   /** the domain named on the command line, for DomainNotFoundError */
   domain?: string;
   timeoutMs?: number;
+  onStdout?: RunOptions['onStdout'];
 }
 
 export class CliToolstack implements Toolstack {
@@ -44,7 +48,7 @@ export class CliToolstack implements Toolstack {
   async call(args: readonly string[], c: CallOptions = {}): Promise<RunResult> {
     const o = this.opts;
     const r = await this.queue.run(c.key, () =>
-      run(o.command, args, { timeoutMs: c.timeoutMs ?? o.timeoutMs, killGraceMs: o.killGraceMs, maxOutput: o.maxOutput, env: o.env }),
+      run(o.command, args, { timeoutMs: c.timeoutMs ?? o.timeoutMs, killGraceMs: o.killGraceMs, maxOutput: o.maxOutput, env: o.env, onStdout: c.onStdout }),
     );
     if (r.status !== 0) throw classify([o.command, ...args], r.status, r.stderr, r.stdout, c.domain);
     return r;
@@ -88,8 +92,20 @@ export class CliToolstack implements Toolstack {
     }
   }
 
-  async domid(name: string): Promise<number> {
+  async domid(name: string, opts: DomidOptions = {}): Promise<number> {
     checkName('name', name);
-    return parseDomid(await this.output('domid', ['domid', name], { key: name, domain: name }));
+    const early = opts.early;
+    let told = false;
+    // The whole of stdout so far is one id line: what the exit, if it says
+    // success, will confirm (the verdict parses the same text).
+    const onStdout =
+      early === undefined
+        ? undefined
+        : (soFar: string) => {
+            if (told || !ID_LINE.test(soFar)) return;
+            told = true;
+            early(Number(soFar.slice(0, -1)));
+          };
+    return parseDomid(await this.output('domid', ['domid', name], { key: name, domain: name, onStdout }));
   }
 }
