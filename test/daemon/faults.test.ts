@@ -176,3 +176,58 @@ t.test('a vif that never appears: NetworkFailed, and the create is undone for go
   const [ok] = await c.manager('CreateDomain', 'sa{sv}', ['ok', { address: variant('s', '172.20.216.2') }]);
   t.equal(await c.prop(ok, DOMAIN_IFACE, 'Address'), '172.20.216.2', 'its address is free again');
 });
+
+t.test('the vif goes up as soon as the id is printed; a lookup that then fails takes it down', { skip: process.getuid?.() !== 0 && 'needs root for a network namespace' }, async (t) => {
+  const s = await startSandbox(t, {});
+  const c = await Client.connect(t, s.address);
+  await c.subscribeAll();
+  const leases = async () => ((await c.manager('ListLeases'))[0] as unknown[][]).map((l) => l[1]);
+  const sim = async (...args: string[]) => t.equal((await s.sim(args)).code, 0, `xm-sim ${args.join(' ')}`);
+  const routeTo = async (address: string) => (await rangeRoutes(s)).find((r) => r.dst === address);
+
+  // 1. The id's line comes 2.5 s before the lookup's exit: the route is up
+  // before the reply, and stays up through the reconcile rounds (one a
+  // second here) that run meanwhile.
+  await sim('fault', 'domid', '--linger', '2500', '--times', '1');
+  let settled = false;
+  const call = c.manager('CreateDomain', 'sa{sv}', ['early', {}]).finally(() => (settled = true));
+  await eventually(async () => (await routeTo('172.20.216.2')) !== undefined, 10_000, 'the route, while the lookup winds down');
+  t.notOk(settled, 'the route was up before the call returned');
+  let missing = 0;
+  while (!settled) {
+    if ((await routeTo('172.20.216.2')) === undefined) missing++;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  t.equal(missing, 0, 'it stayed up until the reply');
+  const [early] = await call;
+  t.match(await routeTo('172.20.216.2'), { dev: await c.prop(early, DOMAIN_IFACE, 'Vif') }, 'on the vif the domain has');
+  t.equal(await c.prop(early, DOMAIN_IFACE, 'State'), 'running');
+
+  // 2. Answered, then failed: ToolstackFailed, and nothing of the create is left.
+  await sim('fault', 'domid', '--then-fail', '1', '--text', 'Error: simulated failure after the answer', '--linger', '1500');
+  settled = false;
+  const failing = failure(c.manager('CreateDomain', 'sa{sv}', ['late', {}])).finally(() => (settled = true));
+  await eventually(async () => (await routeTo('172.20.216.3')) !== undefined, 10_000, 'its route, while the lookup winds down');
+  t.notOk(settled, 'the route went up before the failure');
+  const f = await failing;
+  t.equal(f.errorName, `${P}ToolstackFailed`);
+  t.match(f.message, /simulated failure after the answer/);
+  t.equal(await routeTo('172.20.216.3'), undefined, 'its route is gone');
+  t.same(await leases(), ['early'], 'its lease is gone');
+  t.same(readdirSync(join(s.stateDir, 'domains')), ['early.cfg'], 'its config is gone');
+  t.notMatch((await s.sim(['list'])).stdout, /^late\s/m, 'its guest is gone');
+  t.notOk(c.seen.some((x) => x.member === 'DomainNew' && x.body[0] === 'late'), 'never announced');
+
+  // 3. The same, and the rollback's destroy fails too: the guest and its vif
+  // stay, but the route that the early id put there is taken off it.
+  await sim('fault', 'domid', '--then-fail', '1', '--text', 'Error: simulated failure after the answer', '--linger', '500');
+  await sim('fault', 'destroy', '--fail', '1', '--text', 'Error: simulated destroy failure');
+  t.equal((await failure(c.manager('CreateDomain', 'sa{sv}', ['stays', {}]))).errorName, `${P}ToolstackFailed`);
+  const id = Number((await s.sim(['domid', 'stays'])).stdout.trim());
+  t.ok(id > 0, 'the guest stayed, its destroy having failed');
+  t.match(JSON.parse((await s.ip(['-j', 'link', 'show', `vif${id}.0`])).stdout), [{ ifname: `vif${id}.0` }], 'and so did its vif');
+  t.same((await rangeRoutes(s)).map((r) => r.dst), ['172.20.216.2'], 'the route to its address is off that vif');
+  t.same(await leases(), ['early'], 'its lease is gone');
+  t.match(readFileSync(s.logPath, 'utf8'), /rollback: destroy failed/);
+  await s.sim(['destroy', 'stays']);
+});

@@ -73,6 +73,11 @@ interface Record {
   /** Bumped by every lifecycle call, so a reconcile that read the toolstack
    * before the call never overwrites what the call has since learnt. */
   generation: number;
+  /**
+   * The vif a call is bringing up before the toolstack's exit has confirmed
+   * the domain's id: its route counts as wanted, and a rollback removes it.
+   */
+  pendingRoute?: Binding | undefined;
 }
 
 interface Progress {
@@ -490,20 +495,37 @@ export class DomainManager extends EventEmitter<ManagerEvents> {
     const path = await writeGuestConfig(this.deps.configDir, this.guestSpec(rec.name, rec.settings, rec.lease.address, rec.lease.mac), { durable: false });
     await timed(progress, () => this.deps.toolstack.create(path, { name: rec.name }));
     progress.created = true;
-    const id = timed(progress, () => this.deps.toolstack.domid(rec.name));
+    // The vif goes up as soon as the id is printed, while the toolstack winds
+    // down (xm, in Python, exits milliseconds later), and is kept only if the
+    // exit then says the lookup succeeded; else the rollback takes it down.
+    let routing: Promise<void> | undefined;
+    const id = timed(progress, () => this.deps.toolstack.domid(rec.name, { early: (n) => (routing = this.routeUp(rec, n)) }));
     if (created) {
-      id.catch(() => undefined); // awaited below, unless created() fails first
+      id.catch(() => undefined); // awaited below, or before the rollback
       // One turn of the event loop: the call's process has been started by
       // then (unless the toolstack's calls are at their limit, when the
       // write simply does not overlap).
       await nextTurn();
-      created();
+      try {
+        created();
+      } catch (e) {
+        await id.catch(() => undefined); // so that no early id comes once the rollback has begun
+        throw e;
+      }
     }
     const domainId = await id;
-    await this.gate.shared(async () => {
-      await this.deps.routes.up({ vif: vifOf(domainId), address: rec.lease.address });
-      this.update(rec, { domainId, state: 'running' });
-    });
+    await (routing ?? this.routeUp(rec, domainId));
+    rec.pendingRoute = undefined;
+    this.update(rec, { domainId, state: 'running' });
+  }
+
+  /** Brings up domain `id`'s vif for rec, as rec's pending route until the caller confirms it. */
+  private routeUp(rec: Record, id: number): Promise<void> {
+    const b = { vif: vifOf(id), address: rec.lease.address };
+    rec.pendingRoute = b;
+    const up = this.gate.shared(() => this.deps.routes.up(b));
+    up.catch(() => undefined); // the caller awaits it, unless the toolstack failed first
+    return up;
   }
 
   /**
@@ -520,8 +542,13 @@ export class DomainManager extends EventEmitter<ManagerEvents> {
         log.error({ err: e }, 'rollback: destroy failed');
       }
     }
+    const pending = rec.pendingRoute;
+    if (pending === undefined) return;
     try {
-      await this.routeDown(rec);
+      // On a vif that went with its guest, nothing to do; on any other (an
+      // id printed by a toolstack that then failed), our route goes.
+      await this.gate.shared(() => this.deps.routes.down(pending));
+      rec.pendingRoute = undefined;
     } catch (e) {
       log.error({ err: e }, 'rollback: removing the route failed');
     }
@@ -561,6 +588,7 @@ export class DomainManager extends EventEmitter<ManagerEvents> {
       const running: Binding[] = [];
       for (const r of this.records.values()) {
         if (r.domainId >= 0) running.push({ vif: vifOf(r.domainId), address: r.lease.address });
+        else if (r.pendingRoute !== undefined) running.push(r.pendingRoute);
       }
       const changes = await this.deps.routes.reconcile(running);
       for (const c of changes) this.deps.log.info({ change: c }, 'route reconciled');
