@@ -544,11 +544,12 @@ export class DomainManager extends EventEmitter<ManagerEvents> {
     }
     const pending = rec.pendingRoute;
     if (pending === undefined) return;
+    // No longer wanted, even if removing it fails: the reconcile loop then removes it.
+    rec.pendingRoute = undefined;
     try {
       // On a vif that went with its guest, nothing to do; on any other (an
       // id printed by a toolstack that then failed), our route goes.
       await this.gate.shared(() => this.deps.routes.down(pending));
-      rec.pendingRoute = undefined;
     } catch (e) {
       log.error({ err: e }, 'rollback: removing the route failed');
     }
