@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { startSandbox } from '../support/daemon.js';
-import { Client, DOMAIN_IFACE, MANAGER, MANAGER_IFACE, variant } from './fixtures/client.js';
+import { Client, DOMAIN_IFACE, MANAGER, MANAGER_IFACE, errorOf, variant } from './fixtures/client.js';
 
 const traceDir = mkdtempSync(join(tmpdir(), 'domud-trace-'));
 t.teardown(() => rmSync(traceDir, { recursive: true, force: true }));
@@ -101,5 +101,6 @@ t.test('concurrent calls', async (t) => {
   const r0 = Date.now();
   await clients[4]!.manager('GetDomain', 's', ['slow1']);
   t.ok(Date.now() - r0 < delay / 2, `GetDomain during a slow create: ${Date.now() - r0} ms`);
+  t.equal(await errorOf(clients[4]!.manager('GetDomain', 's', ['slow3'])), 'org.domud.Domud1.Error.NoSuchDomain', 'a domain being created is not one yet');
   await slowCreate;
 });

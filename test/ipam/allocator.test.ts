@@ -169,6 +169,10 @@ t.test('get, byAddress and list', async (t) => {
   t.equal(a.byAddress('not an address'), undefined);
   t.equal(a.get('y')?.address, '10.0.0.3');
   t.equal(a.get('w'), undefined);
+  t.equal(a.has('y'), true);
+  t.equal(a.has('w'), false);
+  a.release('y');
+  t.equal(a.has('y'), false, 'released');
 });
 
 t.test('leases and the cursor survive a reopen', async (t) => {

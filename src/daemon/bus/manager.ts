@@ -38,7 +38,8 @@ export function managerInterface(spec: InterfaceSpec): InterfaceImpl<Service> {
       },
       GetDomain(s, _ctx, [name]) {
         checkName(name);
-        return [domainPath(s.model.get(name).name)];
+        s.model.assertKnown(name);
+        return [domainPath(name)];
       },
       ListDomains(s) {
         return [s.model.summaries().map((d) => [d.name, d.domainId, d.state, d.address, domainPath(d.name)])];

@@ -159,6 +159,17 @@ export class DomainManager extends EventEmitter<ManagerEvents> {
     return d;
   }
 
+  /**
+   * Throws NoSuchDomainError unless `name` is a domain: get() for callers
+   * that need no more than that (GetDomain), without reading a stopped
+   * domain's lease. A lease without a record is a ready domain: start-up
+   * gives every other phase a record, and calls change phases through one.
+   */
+  assertKnown(name: string): void {
+    const r = this.records.get(name);
+    if (r ? r.phase !== 'ready' : !this.deps.allocator.has(name)) throw new NoSuchDomainError(name);
+  }
+
   find(name: string): Domain | undefined {
     // A read keeps nothing in memory: the lease is read again next time.
     const r = this.read(name);
