@@ -6,7 +6,8 @@
 //         their end. Triggers on leases keep it exact inside every statement,
 //         so the next free address is one index seek however full the pool is.
 // pool    one row: the range the runs cover, the next-fit cursor (the last
-//         address handed out) and the number of leases.
+//         address handed out, set by the insert's trigger) and the number
+//         of leases.
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { DatabaseError } from './errors.js';
@@ -70,8 +71,22 @@ const V2 = `
 CREATE INDEX leases_mac ON leases (mac);
 `;
 
+// The insert moves the next-fit cursor too: one statement fewer in every
+// allocation, whose cost is what the allocator is measured by.
+const V3 = `
+DROP TRIGGER leases_take;
+CREATE TRIGGER leases_take AFTER INSERT ON leases BEGIN
+  UPDATE pool SET used = used + 1, cursor = NEW.ip;
+  INSERT INTO free (e, s) SELECT NEW.ip - 1, s FROM free
+    WHERE e = (SELECT min(e) FROM free WHERE e >= NEW.ip) AND s < NEW.ip;
+  UPDATE free SET s = NEW.ip + 1
+    WHERE e = (SELECT min(e) FROM free WHERE e >= NEW.ip) AND s <= NEW.ip AND e > NEW.ip;
+  DELETE FROM free WHERE e = NEW.ip;
+END;
+`;
+
 /** Schema migrations; MIGRATIONS[i] takes user_version i to i + 1. */
-export const MIGRATIONS: readonly string[] = [V1, V2];
+export const MIGRATIONS: readonly string[] = [V1, V2, V3];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /** The clear sentence for a SQLite failure met while opening. */

@@ -69,6 +69,7 @@ t.test('a /30 has exactly one leasable address', async (t) => {
   const { a } = fresh(t, '192.168.9.4/30');
   t.equal(a.allocate('only', MAC).address, '192.168.9.6');
   t.ok(t.throws(() => a.allocate('more', MAC)) instanceof PoolExhaustedError);
+  t.ok(t.throws(() => a.allocate('only', MAC)) instanceof LeaseExistsError, 'a name that holds a lease is told so, full pool or not');
   a.release('only');
   t.equal(a.allocate('again', MAC).address, '192.168.9.6');
 });

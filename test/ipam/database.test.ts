@@ -264,6 +264,6 @@ t.test('a version 1 database is migrated in place: its leases kept, the MAC inde
   const db = new Database(path, { readonly: true });
   t.teardown(() => db.close());
   t.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
-  t.equal(SCHEMA_VERSION, 2);
+  t.equal(SCHEMA_VERSION, 3);
   t.same(db.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'leases' AND sql IS NOT NULL").pluck().all(), ['leases_mac']);
 });
