@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import dbus from 'dbus-next';
 import type { Logger } from 'pino';
 import type { CallContext } from './binding.js';
+import { withDeadline } from '../deadline.js';
 
 const { Message, Variant } = dbus;
 
@@ -118,13 +119,9 @@ export class Authorizer {
 
 /** bus.call has no timeout of its own (and dbus-daemon's default is never). */
 export function call(bus: dbus.MessageBus, msg: dbus.Message, timeoutMs: number): Promise<dbus.Message> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    bus.call(msg) as Promise<dbus.Message>,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${msg.destination} did not answer ${msg.member} within ${timeoutMs} ms`)), timeoutMs);
-    }),
-  ]).finally(() => clearTimeout(timer));
+  return withDeadline(bus.call(msg) as Promise<dbus.Message>, timeoutMs, () => {
+    throw new Error(`${msg.destination} did not answer ${msg.member} within ${timeoutMs} ms`);
+  });
 }
 
 export function lookupGroup(name: string, file: string): number | null {

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import dbus from 'dbus-next';
 import type { Logger } from 'pino';
 import type { InterfaceSpec } from './contract.js';
+import { settleWithin } from '../deadline.js';
 
 const { Message, Variant, MessageType } = dbus;
 type Msg = dbus.Message;
@@ -131,9 +132,7 @@ export class Binding {
 
   /** Waits (bounded) for the replies still owed. */
   async drain(graceMs: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.allSettled([...this.pending]), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
-    clearTimeout(timer);
+    await settleWithin(this.pending, graceMs);
   }
 
   signal(path: string, spec: InterfaceSpec, name: string, body: unknown[]): void {

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { Allocator, Lease, Pool } from '../../ipam/index.js';
 import type { Binding, Routes } from '../../net/index.js';
 import { ConfigValueError, DomainNotFoundError, removeStaleTemporaries, renderGuestConfig, writeGuestConfig, type DomainInfo, type GuestSpec, type Toolstack } from '../../xm/index.js';
+import { settleWithin } from '../deadline.js';
 import {
   type Domain,
   type DomainSettings,
@@ -408,10 +409,7 @@ export class DomainManager extends EventEmitter<ManagerEvents> {
   /** Stops taking calls and waits (bounded) for those in flight. */
   async close(graceMs: number): Promise<void> {
     this.closing = true;
-    const all = Promise.allSettled([...this.inFlight]);
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([all, new Promise((r) => (timer = setTimeout(r, graceMs)))]);
-    clearTimeout(timer);
+    await settleWithin(this.inFlight, graceMs);
   }
 
   get busy(): number {
