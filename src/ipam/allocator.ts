@@ -1,11 +1,13 @@
 // Leases in SQLite. The database is the only record: every call reads or
 // writes it, each change is one transaction (durable unless asked otherwise),
 // nothing is cached.
+import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
 import {
   AddressUnavailableError,
   InvalidArgumentError,
   LeaseExistsError,
+  NoSpaceError,
   NoSuchLeaseError,
   PoolExhaustedError,
 } from './errors.js';
@@ -142,12 +144,25 @@ export class Allocator {
       const why = this.pool.unleasable(wanted);
       if (why) throw new AddressUnavailableError(opts.address, why, this.pool.cidr);
     }
-    if (opts.durable !== false) return this.allocateTx.immediate(name, mac, attrs, wanted) as Lease;
+    if (opts.durable !== false) return this.writing(() => this.allocateTx.immediate(name, mac, attrs, wanted) as Lease);
     this.q.syncNormal.run();
     try {
-      return this.allocateTx.immediate(name, mac, attrs, wanted) as Lease;
+      return this.writing(() => this.allocateTx.immediate(name, mac, attrs, wanted) as Lease);
     } finally {
       this.q.syncFull.run();
+    }
+  }
+
+  /**
+   * Runs one change; a full file system becomes NoSpaceError naming the
+   * database's directory (SQLite has rolled the change back by then).
+   */
+  private writing<T>(change: () => T): T {
+    try {
+      return change();
+    } catch (e) {
+      if ((e as { code?: unknown }).code === 'SQLITE_FULL') throw new NoSpaceError(dirname(this.path), { cause: e });
+      throw e;
     }
   }
 
@@ -185,13 +200,16 @@ export class Allocator {
 
   /** Ends `name`'s lease and returns it; a name without a lease is not an error. */
   release(name: string): Lease | undefined {
-    return this.q.release.get(name) as Lease | undefined;
+    // all(), not get(): with RETURNING, SQLite hands the row out at the
+    // first step and commits only when the statement is done; get() stops at
+    // the row, so a commit that failed (a full disk) would go unreported.
+    return this.writing(() => (this.q.release.all(name) as Lease[])[0]);
   }
 
   /** Replaces the caller's JSON kept with `name`'s lease. */
   setAttrs(name: string, attrs: string): void {
     checkAttrs(attrs);
-    if (this.q.setAttrs.run(attrs, name).changes === 0) throw new NoSuchLeaseError(name);
+    if (this.writing(() => this.q.setAttrs.run(attrs, name).changes) === 0) throw new NoSuchLeaseError(name);
   }
 
   get(name: string): Lease | undefined {

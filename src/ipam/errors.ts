@@ -85,3 +85,20 @@ export class DatabaseError extends IpamError {
     super(`lease database ${path}: ${problem}`, options);
   }
 }
+
+/**
+ * The file system holding the lease database is full (SQLite's SQLITE_FULL).
+ * SQLite has rolled the change back, so the database is as it was before.
+ * A spent quota reaches SQLite as a plain write error (SQLITE_IOERR_WRITE,
+ * without the errno), which cannot be told from a failing disk: only a full
+ * file system is this error.
+ */
+export class NoSpaceError extends IpamError {
+  readonly code = 'NoSpace';
+  constructor(
+    readonly directory: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`no space left in ${directory}: the lease database cannot grow, so nothing was changed; free some space there and call again`, options);
+  }
+}

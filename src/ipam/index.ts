@@ -10,6 +10,7 @@ export {
   LeaseExistsError,
   NoSuchLeaseError,
   DatabaseError,
+  NoSpaceError,
   type InvalidRangeReason,
   type UnavailableReason,
 } from './errors.js';

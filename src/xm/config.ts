@@ -6,7 +6,7 @@ import { closeSync, fsync, openSync, realpathSync, renameSync, rmSync, writeFile
 import { readdir, unlink } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
-import { ConfigValueError } from './errors.js';
+import { ConfigValueError, NoSpaceError } from './errors.js';
 
 export interface GuestSpec {
   name: string;
@@ -121,17 +121,25 @@ export async function writeGuestConfig(dir: string, spec: GuestSpec, opts: Write
   const real = realpathSync.native(absolutePath('dir', dir)); // one realpath(3), not an lstat per component
   const path = join(real, `${spec.name}.cfg`);
   const tmp = join(real, `.${spec.name}.cfg.${randomBytes(6).toString('hex')}.tmp`);
-  const fd = openSync(tmp, 'wx', 0o600);
-  let closed = false;
   try {
-    writeFileSync(fd, text);
-    if (opts.durable !== false) await fsyncAsync(fd);
-    closeSync(fd);
-    closed = true;
-    renameSync(tmp, path);
+    const fd = openSync(tmp, 'wx', 0o600);
+    let closed = false;
+    try {
+      writeFileSync(fd, text);
+      if (opts.durable !== false) await fsyncAsync(fd);
+      closeSync(fd);
+      closed = true;
+      renameSync(tmp, path);
+    } catch (e) {
+      if (!closed) closeSync(fd);
+      rmSync(tmp, { force: true }); // the caller wants the write's error, not this one's
+      throw e;
+    }
   } catch (e) {
-    if (!closed) closeSync(fd);
-    rmSync(tmp, { force: true }); // the caller wants the write's error, not this one's
+    // A full file system (no block, or no inode for the temporary file) or a
+    // spent quota is the site's to fix, and the caller's to be told plainly.
+    const code = (e as { code?: unknown }).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') throw new NoSpaceError(real, code, { cause: e });
     throw e;
   }
   return path;

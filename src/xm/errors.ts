@@ -64,3 +64,16 @@ export class ConfigValueError extends ToolstackError {
     super(`${field}: ${reason}`);
   }
 }
+
+/**
+ * The directory guest configs are written to has no room (ENOSPC) or its
+ * owner's quota is spent (EDQUOT). The config was not written: no file,
+ * temporary or not, was left there, and an older config keeps its content.
+ */
+export class NoSpaceError extends ToolstackError {
+  override readonly code = 'NoSpace';
+  constructor(readonly directory: string, readonly errno: 'ENOSPC' | 'EDQUOT', options?: { cause?: unknown }) {
+    super(`no space left in ${directory} (${errno === 'EDQUOT' ? 'disk quota exceeded' : 'file system full'}): the guest config was not written; free some space there and call again`);
+    if (options) this.cause = options.cause;
+  }
+}

@@ -12,4 +12,5 @@ export {
   ToolstackMissingError,
   ListParseError,
   ConfigValueError,
+  NoSpaceError,
 } from './errors.js';
