@@ -37,6 +37,8 @@ const NAMES: Readonly<Record<string, string>> = {
   VifNotFound: `${P}NetworkFailed`,
   SysctlFailed: `${P}NetworkFailed`,
   ReconcileFailed: `${P}NetworkFailed`,
+  // a full state or config directory, from the allocator or the config writer (an addition, 1.1)
+  NoSpace: `${P}NoSpace`,
   // authorization
   AccessDenied: `${F}AccessDenied`,
   InteractiveAuthorizationRequired: `${F}InteractiveAuthorizationRequired`,
