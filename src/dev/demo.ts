@@ -1,23 +1,47 @@
 #!/usr/bin/env node
 // `npm start`: the real daemon on a private bus with the simulated toolstack,
-// so that a newcomer can talk to it with busctl at once. Ctrl-C removes all.
+// so that a newcomer can talk to it with busctl at once. Whatever ends it
+// (Ctrl-C, SIGTERM, the terminal closing, npm itself ending) removes all it
+// made: the daemon, the bus, the network namespace and the /tmp folder.
 import { Sandbox } from './sandbox.js';
 
-const s = await Sandbox.create({ flavour: 'xl', config: { Daemon: { LogLevel: 'info', ReconcileSeconds: '5' } } });
-const cleanup = async () => {
-  await s.stopDaemon('SIGTERM');
-  await s.destroy();
-  process.exit(0);
-};
-process.on('SIGINT', () => void cleanup());
-process.on('SIGTERM', () => void cleanup());
-try {
-  await s.startDaemon();
-} catch (e) {
-  process.stderr.write(`${(e as Error).message}\n`);
-  await s.destroy();
-  process.exit(1);
+const sandbox = Sandbox.create({ flavour: 'xl', config: { Daemon: { LogLevel: 'info', ReconcileSeconds: '5' } } });
+
+let stopping: Promise<never> | undefined;
+/** Stops the daemon, removes the sandbox (once made) and exits; once, whoever asks first. */
+function stop(code: number): Promise<never> {
+  stopping ??= (async () => {
+    const s = await sandbox.catch(() => null);
+    if (s) {
+      await s.stopDaemon('SIGTERM');
+      await s.destroy();
+    }
+    process.exit(code);
+  })();
+  return stopping;
 }
+
+// SIGHUP is the terminal closing: it goes to the whole foreground process
+// group, the bus and the daemon included, and left both running when the
+// demo died of it. Handlers go in before anything is made, so that a signal
+// during the set-up still finds everything to remove.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stop(0));
+// npm forwards only SIGINT and SIGTERM, and forwards them to the `sh -c`
+// that runs the script, which dies without passing them on: when npm ends,
+// the demo only sees its parent go. Being reparented is the sign.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) void stop(0);
+}, 200).unref();
+// A closed terminal fails every write (EIO): that must not cut the clean-up short.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+
+const fail = (e: unknown): Promise<never> => {
+  process.stderr.write(`${(e as Error).message}\n`);
+  return stop(1);
+};
+const s = await sandbox.catch(fail);
+await s.startDaemon().catch(fail);
 const a = `--address=${s.address}`;
 const m = `org.domud.Domud1 /org/domud/Domud1 org.domud.Domud1.Manager`;
 process.stdout.write(`domud is running on a private bus, driving the toolstack simulator${s.netns ? ` in network namespace ${s.netns}` : ''}.
@@ -36,5 +60,5 @@ Try (as this user):
   node dist/src/cli/domuctl.js --bus ${s.address} list
 ${s.netns ? `  ip -n ${s.netns} route          # a host route per running guest, and ip_forward stays 0:\n  ip netns exec ${s.netns} cat /proc/sys/net/ipv4/ip_forward\n` : '  (not root: no network namespace, so creating a guest fails where it installs the route)\n'}
 The daemon's log: ${s.logPath}
-Ctrl-C stops the daemon and removes the bus, the namespace and ${s.dir}.
+Ctrl-C (or closing the terminal) stops the daemon and removes the bus, the namespace and ${s.dir}.
 `);
