@@ -44,8 +44,11 @@ async function onTmpfs(t: Teardown, sub: string, size: string): Promise<{ s: San
  */
 async function snapshot(s: Sandbox, c: Client) {
   const [[domains], [leases]] = await Promise.all([c.call('ListDomains'), c.call('ListLeases')]);
+  // A guest just created reads "running" until the toolstack's list says
+  // "blocked" (it is idle): the same running guest.
+  const live = (domains as unknown[][]).map(([name, id, state, ...rest]) => [name, id, state === 'blocked' ? 'running' : state, ...rest]);
   return {
-    domains,
+    domains: live,
     leases,
     db: dbRows(s.stateDir),
     files: stateListing(s.stateDir).filter((f) => !f.includes(FILLER_NAME)),
