@@ -26,9 +26,10 @@ function stop(code: number): Promise<never> {
 // demo died of it. Handlers go in before anything is made, so that a signal
 // during the set-up still finds everything to remove.
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stop(0));
-// npm forwards only SIGINT and SIGTERM, and forwards them to the `sh -c`
-// that runs the script, which dies without passing them on: when npm ends,
-// the demo only sees its parent go. Being reparented is the sign.
+// npm forwards SIGINT and SIGTERM to the script (which execs the demo, as
+// the `sh -c` it runs in would die of them without passing them on), and
+// nothing else: when npm dies of another signal, or is killed, the demo only
+// sees its parent go. Being reparented is the sign.
 const parent = process.ppid;
 setInterval(() => {
   if (process.ppid !== parent) void stop(0);
