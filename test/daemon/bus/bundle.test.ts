@@ -7,8 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { PACKAGE_ROOT } from '../../src/dev/sandbox.js';
-import { startSandbox } from '../support/daemon.js';
+import { PACKAGE_ROOT } from '../../../src/dev/sandbox.js';
+import { startSandbox } from '../../support/daemon.js';
 import { Client, DOMAIN_IFACE, MANAGER, MANAGER_IFACE, errorOf, variant } from './fixtures/client.js';
 
 const PROGRAM = join(PACKAGE_ROOT, 'dist', 'domud.cjs');

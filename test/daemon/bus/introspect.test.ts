@@ -5,8 +5,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { parseStringPromise } from 'xml2js';
-import { PACKAGE_ROOT } from '../../src/dev/sandbox.js';
-import { startSandbox } from '../support/daemon.js';
+import { PACKAGE_ROOT } from '../../../src/dev/sandbox.js';
+import { startSandbox } from '../../support/daemon.js';
 import { CallError, Client, DOMAIN_IFACE, MANAGER, MANAGER_IFACE, NAME, errorOf } from './fixtures/client.js';
 
 const INTRO = 'org.freedesktop.DBus.Introspectable';
