@@ -171,7 +171,9 @@ async function stop(child: ChildProcess): Promise<void> {
   await done;
 }
 
-const daemonArgv = (sb: Sandbox) => [process.execPath, join(PACKAGE_ROOT, 'dist', 'domud.cjs'), '--config', sb.configPath, '--bus', sb.address];
+/** The program measured: the bundle that ships, or (BENCH_DAEMON, relative to the package) another build of it, e.g. dist/src/daemon/main.js unbundled. */
+const DAEMON = join(PACKAGE_ROOT, process.env.BENCH_DAEMON ?? join('dist', 'domud.cjs'));
+const daemonArgv = (sb: Sandbox) => [process.execPath, DAEMON, '--config', sb.configPath, '--bus', sb.address];
 const bareArgv = (sb: Sandbox) => [process.execPath, BARE, sb.address];
 
 /** Start-up to name owned with 10,000 leases, and idle RSS, daemon and bare alternating. */

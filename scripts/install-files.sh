@@ -14,6 +14,8 @@
 #   /usr/share/dbus-1/system.d/org.domud.Domud1.conf    bus policy
 #   /usr/share/dbus-1/system-services/org.domud.Domud1.service  activation
 #   /usr/share/dbus-1/interfaces/org.domud.Domud1.*.xml interface contract
+#   /usr/lib/domud/data/dbus -> ../../../share/dbus-1/interfaces  (read at start-up)
+#   /usr/share/man/man5/org.domud.Domud1.5              made by the build from the XML
 #   /usr/share/polkit-1/actions/org.domud.domud1.policy polkit action
 #   /usr/share/doc/domud/install.md
 #   /etc/domud/domud.conf                               defaults, commented
@@ -93,10 +95,19 @@ mkdir -p "$d$datadir/dbus-1/system-services"
 paths "$src/systemd/org.domud.Domud1.service" >"$d$datadir/dbus-1/system-services/org.domud.Domud1.service"
 chmod 0644 "$d$datadir/dbus-1/system-services/org.domud.Domud1.service"
 install -D -m 0644 "$src/systemd/org.domud.domud1.policy" "$d$datadir/polkit-1/actions/org.domud.domud1.policy"
-for xml in "$src"/docs/dbus/*.xml; do
+for xml in "$src"/data/dbus/*.xml; do
 	[ -f "$xml" ] || continue
 	install -D -m 0644 "$xml" "$d$datadir/dbus-1/interfaces/$(basename "$xml")"
 done
+# The daemon reads the interfaces from its package (data/dbus) at start-up:
+# one copy, where D-Bus tools look for it.
+mkdir -p "$d$libdir/data"
+ln -sfn ../../../share/dbus-1/interfaces "$d$libdir/data/dbus"
+if [ -f "$src/dist/man/org.domud.Domud1.5" ]; then
+	install -D -m 0644 "$src/dist/man/org.domud.Domud1.5" "$d$datadir/man/man5/org.domud.Domud1.5"
+else
+	echo "install-files: warning: dist/man/org.domud.Domud1.5 is missing (npm run build makes it); not installed" >&2
+fi
 if [ -f "$src/docs/install.md" ]; then
 	install -D -m 0644 "$src/docs/install.md" "$d$datadir/doc/domud/install.md"
 fi

@@ -1,17 +1,13 @@
-// A small D-Bus client: connect, Hello, method calls with a timeout,
-// signals. It uses only dbus-next's wire pieces (connection: handshake and
-// marshalling; Message; Variant), loaded on first use. dbus-next's index
-// also loads its service and proxy machinery and xml2js, which costs about
-// twice as much at start-up (bench/domuctl.ts measures both) and which a
-// client of one known interface does not need.
-import type { Connection, WireMessage } from 'dbus-next/lib/connection.js';
-import type { Variant as VariantT } from 'dbus-next/lib/variant.js';
+// domuctl's D-Bus client: dbus-next's MessageBus, through its public API
+// only, with what a command-line client needs on top of it: a timeout on
+// every call (dbus-next has none, and dbus-daemon's default is never),
+// error replies as their D-Bus names, local failures named like them, and
+// one report when the connection is lost.
+import dbus from 'dbus-next';
 
-const METHOD_RETURN = 2;
-const ERROR = 3;
-const SIGNAL = 4;
-/** Header flag ALLOW_INTERACTIVE_AUTHORIZATION: polkit may ask for a password. */
+/** Header flag ALLOW_INTERACTIVE_AUTHORIZATION: polkit may ask for a password (dbus-next names only the first two flags). */
 const ALLOW_INTERACTIVE_AUTHORIZATION = 0x4;
+const HELLO_TIMEOUT_MS = 25_000;
 
 /** An error reply, or a local failure named like one. */
 export class BusError extends Error {
@@ -43,50 +39,50 @@ export interface Signal {
   readonly body: readonly unknown[];
 }
 
-type Pending = { resolve: (body: unknown[]) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
+const disconnected = (message: string) => new BusError('org.freedesktop.DBus.Error.Disconnected', message, true);
 
 export class Bus {
   /** Our unique name on the bus, from Hello. */
   name = '';
-  private serial = 1;
-  private readonly pending = new Map<number, Pending>();
+  readonly Variant = dbus.Variant;
   private closed = false;
-  /** Called once when the connection ends or fails after it was opened. */
+  private readonly failures = new Set<(e: BusError) => void>();
+  /** Called once when the connection fails after it was opened. */
   onClose: (e: BusError) => void = () => undefined;
   onSignal: (s: Signal) => void = () => undefined;
 
   private constructor(
-    private readonly conn: Connection,
-    private readonly Message: typeof import('dbus-next/lib/message-type.js').Message,
-    readonly Variant: typeof VariantT,
+    private readonly bus: dbus.MessageBus,
     readonly address: string,
   ) {
-    conn.on('message', (m: WireMessage) => this.dispatch(m));
-    conn.on('error', (e: Error) => this.fail(new BusError('org.freedesktop.DBus.Error.Disconnected', `cannot talk to the bus at ${address}: ${e.message}`, true)));
-    conn.on('end', () => this.fail(new BusError('org.freedesktop.DBus.Error.Disconnected', `the bus at ${address} closed the connection`, true)));
+    bus.on('message', (m: dbus.Message) => {
+      if (m.type === dbus.MessageType.SIGNAL) this.onSignal({ path: m.path!, iface: m.interface!, member: m.member!, body: m.body });
+    });
+    // dbus-next reports a lost connection as an error on the next write.
+    bus.on('error', (e: Error) => this.fail(disconnected(`cannot talk to the bus at ${address}: ${e.message}`)));
   }
 
   /** Connects and says Hello; rejects with a Disconnected BusError when the bus cannot be reached. */
   static async open(address: string): Promise<Bus> {
-    const [{ default: createConnection }, { Message }, { Variant }] = await Promise.all([
-      import('dbus-next/lib/connection.js'),
-      import('dbus-next/lib/message-type.js'),
-      import('dbus-next/lib/variant.js'),
-    ]);
-    let conn: Connection;
+    let conn: dbus.MessageBus;
     try {
-      conn = createConnection({ busAddress: address });
+      conn = dbus.sessionBus({ busAddress: address });
     } catch (e) {
       throw new BusError('org.freedesktop.DBus.Error.BadAddress', `bad bus address "${address}": ${(e as Error).message}`, true);
     }
-    const bus = new Bus(conn, Message, Variant, address);
-    [bus.name] = (await bus.call({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', iface: 'org.freedesktop.DBus', member: 'Hello', timeoutMs: 25_000 })) as [string];
+    const bus = new Bus(conn, address);
+    await bus.bounded(
+      new Promise<void>((resolve) => conn.once('connect', () => resolve())),
+      HELLO_TIMEOUT_MS,
+      () => new BusError('org.freedesktop.DBus.Error.Timeout', `the bus at ${address} did not answer Hello`, true),
+    );
+    bus.name = (conn as unknown as { name: string }).name;
     return bus;
   }
 
   call(c: Call): Promise<unknown[]> {
-    if (this.closed) return Promise.reject(new BusError('org.freedesktop.DBus.Error.Disconnected', `the bus at ${this.address} is closed`, true));
-    const msg = new this.Message({
+    if (this.closed) return Promise.reject(disconnected(`the bus at ${this.address} is closed`));
+    const msg = new dbus.Message({
       destination: c.destination ?? 'org.domud.Domud1',
       path: c.path,
       interface: c.iface,
@@ -94,16 +90,13 @@ export class Bus {
       ...(c.signature ? { signature: c.signature, body: [...c.body] } : {}),
       flags: c.interactive ? ALLOW_INTERACTIVE_AUTHORIZATION : 0,
     });
-    const serial = this.serial++;
-    msg.serial = serial;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(serial);
-        reject(new BusError('org.freedesktop.DBus.Error.Timeout', `no reply to ${c.member} within ${Math.round(c.timeoutMs / 1000)} s`, true));
-      }, c.timeoutMs);
-      this.pending.set(serial, { resolve, reject, timer });
-      this.conn.message(msg as unknown as WireMessage);
-    });
+    const reply = this.bus.call(msg).then(
+      (r) => r?.body ?? [],
+      (e: unknown) => {
+        throw e instanceof dbus.DBusError ? new BusError(e.type, e.text) : e;
+      },
+    );
+    return this.bounded(reply, c.timeoutMs, () => new BusError('org.freedesktop.DBus.Error.Timeout', `no reply to ${c.member} within ${Math.round(c.timeoutMs / 1000)} s`, true));
   }
 
   /** Asks the bus to route matching signals to us. */
@@ -113,31 +106,29 @@ export class Bus {
 
   close(): void {
     this.closed = true;
-    this.conn.stream.destroy();
+    this.bus.disconnect();
   }
 
-  private dispatch(m: WireMessage): void {
-    if (m.type === SIGNAL) {
-      this.onSignal({ path: m.path!, iface: m.interface!, member: m.member!, body: m.body });
-      return;
-    }
-    if (m.type !== METHOD_RETURN && m.type !== ERROR) return;
-    const p = this.pending.get(m.replySerial!);
-    if (!p) return;
-    this.pending.delete(m.replySerial!);
-    clearTimeout(p.timer);
-    if (m.type === ERROR) p.reject(new BusError(m.errorName!, typeof m.body[0] === 'string' ? m.body[0] : ''));
-    else p.resolve(m.body);
+  /** `p`, or the error `late()` makes once `ms` have passed, or the connection's failure. */
+  private bounded<T>(p: Promise<T>, ms: number, late: () => BusError): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    let onFail: ((e: BusError) => void) | undefined;
+    const stop = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(late()), ms);
+      onFail = reject;
+      this.failures.add(onFail);
+    });
+    return Promise.race([p, stop]).finally(() => {
+      clearTimeout(timer);
+      this.failures.delete(onFail!);
+    });
   }
 
   private fail(e: BusError): void {
     if (this.closed) return;
     this.closed = true;
-    for (const p of this.pending.values()) {
-      clearTimeout(p.timer);
-      p.reject(e);
-    }
-    this.pending.clear();
+    for (const reject of this.failures) reject(e);
+    this.failures.clear();
     this.onClose(e);
   }
 }
@@ -145,7 +136,7 @@ export class Bus {
 /** Unwraps a{sv} into plain values (bigints of 't' become numbers: µs since the epoch fit). */
 export function unwrap(dict: unknown): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(dict as Record<string, VariantT>)) out[k] = plain(v.value);
+  for (const [k, v] of Object.entries(dict as Record<string, dbus.Variant>)) out[k] = plain(v.value);
   return out;
 }
 

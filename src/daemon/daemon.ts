@@ -1,17 +1,16 @@
 // domud's service: locks its state directory, loads and reconciles its
 // state, and only then owns org.domud.Domud1 (owning the name means ready:
-// systemd Type=dbus). main.ts loads this module once the configuration is
-// read and the toolstack's first `list` is under way.
+// systemd Type=dbus). main.ts calls it once the configuration is read.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import dbus from 'dbus-next';
 import type { Logger } from 'pino';
 import { Allocator, Pool } from '../ipam/index.js';
 import { Routes } from '../net/index.js';
-import type { DomainInfo, Toolstack } from '../xm/index.js';
+import { openToolstack } from '../xm/index.js';
 import { Authorizer } from './bus/authz.js';
 import { BUS_NAME } from './bus/paths.js';
-import { publish } from './bus/service.js';
+import { publish } from './bus/publish.js';
 import type { Config, LogLevel } from './config.js';
 import { hostChecks } from './host.js';
 import { lockStateDirectory } from './lock.js';
@@ -24,19 +23,11 @@ import { unavailableToolstack } from './toolstack.js';
 /** How long calls in flight may take to finish or roll back at SIGTERM. */
 const STOP_GRACE_MS = 30_000;
 
-/** What main.ts started before loading this module. */
-export interface Early {
-  /** The toolstack, or why there is none. */
-  readonly toolstack: Promise<Toolstack>;
-  /** Its first `list`, started as soon as the toolstack was found. */
-  readonly listing: Promise<DomainInfo[]>;
-}
-
 /** Runs the daemon until SIGTERM/SIGINT; resolves with the exit status. */
-export async function serve(config: Config, busName: string, level: LogLevel | undefined, early: Early): Promise<number> {
+export async function serve(config: Config, busName: string, level: LogLevel | undefined): Promise<number> {
   const log = createLogger(level ?? config.daemon.logLevel);
   try {
-    return await run(config, busName, log, early);
+    return await run(config, busName, log);
   } catch (e) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && e instanceof Error) {
@@ -59,7 +50,15 @@ function connect(which: string, env: NodeJS.ProcessEnv = process.env): dbus.Mess
   return dbus.sessionBus({ busAddress: which });
 }
 
-async function run(config: Config, busName: string, log: Logger, early: Early): Promise<number> {
+async function run(config: Config, busName: string, log: Logger): Promise<number> {
+  // The toolstack's first `list` is a process of its own: started first, it
+  // runs while the bus connects and the leases load. It only reads, so a
+  // daemon that then fails to lock its state directory has changed nothing.
+  const found = openToolstack({ command: config.toolstack.command, timeoutMs: config.toolstack.timeoutSeconds * 1000 });
+  const listing = found.then((t) => t.list());
+  // Both are awaited below; until then a failure is not "unhandled".
+  found.catch(() => undefined);
+  listing.catch(() => undefined);
   // Connect first: the handshake's round trips to the bus then go on while
   // the state loads, instead of after it. The name is requested only once
   // everything is loaded.
@@ -87,7 +86,7 @@ async function run(config: Config, busName: string, log: Logger, early: Early): 
   }
   let toolstack;
   try {
-    toolstack = await early.toolstack;
+    toolstack = await found;
   } catch (e) {
     // A host that is not yet a dom0 still wants CheckHost and the leases.
     log.error({ err: e, command: config.toolstack.command }, 'no toolstack; lifecycle calls will fail until one is installed and domud restarted');
@@ -105,8 +104,8 @@ async function run(config: Config, busName: string, log: Logger, early: Early): 
   });
 
   const authz = new Authorizer({ bus, group: config.daemon.group, polkit: config.daemon.polkit, log });
-  const [, binding] = await Promise.all([
-    model.load(early.listing),
+  const [, dispatcher] = await Promise.all([
+    model.load(listing),
     publish(
       bus,
       {
@@ -146,7 +145,7 @@ async function run(config: Config, busName: string, log: Logger, early: Early): 
       clearTimeout(timer);
       log.info({ signal, inFlight: model.busy }, 'stopping');
       await model.close(STOP_GRACE_MS);
-      await binding.drain(2_000);
+      await dispatcher.drain(2_000);
       try {
         await bus.releaseName(BUS_NAME);
       } catch {

@@ -1,12 +1,9 @@
 #!/usr/bin/env node
-// domud: the daemon's entry. Reads the command line and the configuration
-// with the few modules they need, starts the toolstack's first `list`, and
-// only then loads the service itself (daemon.ts: D-Bus, SQLite, the model),
-// so that the two overlap: start-up time is what systemd and D-Bus
-// activation wait for.
+// domud: the daemon's entry. Reads the command line and the configuration,
+// then runs the service (daemon.ts) until SIGTERM.
 import { parseArgs } from 'node:util';
-import { openToolstack } from '../xm/index.js';
 import { ConfigError, type LogLevel, loadConfig } from './config.js';
+import { serve } from './daemon.js';
 import { packageVersion as version } from './package.js';
 
 const USAGE = `Usage: domud [--config FILE] [--bus system|session|ADDRESS] [--log-level LEVEL]
@@ -64,20 +61,7 @@ async function main(argv: string[]): Promise<number> {
     }
     throw e;
   }
-  // The toolstack's first `list` is a process of its own (the simulator's
-  // takes tens of ms): start it now, so that it runs while the service's
-  // modules load, rather than after. It only reads, so a daemon that then
-  // fails to lock its state directory (another one runs) has changed nothing.
-  const toolstack = openToolstack({ command: config.toolstack.command, timeoutMs: config.toolstack.timeoutSeconds * 1000 });
-  const listing = toolstack.then((t) => t.list());
-  // Both are awaited later; until then a failure is not "unhandled".
-  toolstack.catch(() => undefined);
-  listing.catch(() => undefined);
-  // One turn of the event loop, so that the list's process is spawned (a few
-  // promise steps away) before loading the modules holds the thread.
-  await new Promise<void>((resolve) => setImmediate(resolve));
-  const { serve } = await import('./daemon.js');
-  return serve(config, args.bus!, level as LogLevel | undefined, { toolstack, listing });
+  return serve(config, args.bus!, level as LogLevel | undefined);
 }
 
 main(process.argv.slice(2)).then(

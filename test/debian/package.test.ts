@@ -119,8 +119,8 @@ t.test('domud: contents', async (t) => {
     '/usr/share/doc/domud/copyright',
     '/usr/lib/domud/package.json',
     '/usr/lib/domud/dist/domud.cjs',
-    '/usr/lib/domud/dist/daemon.cjs',
-    '/usr/lib/domud/dist/daemon.cjs.cache',
+    '/usr/lib/domud/data/dbus',
+    '/usr/share/man/man5/org.domud.Domud1.5.gz',
     '/usr/lib/domud/dist/src/cli/domuctl.js',
     '/usr/lib/domud/dist/src/host/grub-cli.js',
     '/usr/lib/domud/node_modules/better-sqlite3/build/Release/better_sqlite3.node',
@@ -217,7 +217,7 @@ t.test('domud installed by dpkg into an empty root', async (t) => {
     const action = readFileSync(at('usr/share/polkit-1/actions/org.domud.domud1.policy'), 'utf8');
     t.match(action, '<action id="org.domud.domud1.manage-domains">', 'the polkit action the daemon asks about');
     for (const xml of ['org.domud.Domud1.Manager.xml', 'org.domud.Domud1.Domain.xml'])
-      t.equal(readFileSync(at(`usr/share/dbus-1/interfaces/${xml}`), 'utf8'), readFileSync(join(ROOT, 'docs/dbus', xml), 'utf8'), xml);
+      t.equal(readFileSync(at(`usr/share/dbus-1/interfaces/${xml}`), 'utf8'), readFileSync(join(ROOT, 'data/dbus', xml), 'utf8'), xml);
   });
 
   t.test('the grub hook runs the generator the package installed', async (t) => {

@@ -33,7 +33,7 @@ t.test('each file at its Debian path, with its mode, unchanged', async (t) => {
     t.equal(readFileSync(at(to), 'utf8'), readFileSync(join(ROOT, from), 'utf8'), to);
     t.equal(mode(to), 0o644, `${to} is 0644`);
   }
-  const xml = readdirSync(join(ROOT, 'docs/dbus')).filter((f) => f.endsWith('.xml'));
+  const xml = readdirSync(join(ROOT, 'data/dbus')).filter((f) => f.endsWith('.xml'));
   for (const f of xml) t.ok(existsSync(at(`/usr/share/dbus-1/interfaces/${f}`)), `interface ${f}`);
 });
 
@@ -63,7 +63,9 @@ t.test('what ExecStart= and Exec= name exists and runs the built daemon', async 
   }
   // The launcher's target is the build output: present in the tree when the
   // project was built (CI builds before testing).
-  for (const f of ['domud.cjs', 'daemon.cjs', 'daemon.cjs.cache']) t.ok(existsSync(at(`/usr/lib/domud/dist/${f}`)), `dist/${f} installed`);
+  t.ok(existsSync(at('/usr/lib/domud/dist/domud.cjs')), 'dist/domud.cjs installed');
+  for (const f of readdirSync(join(ROOT, 'data/dbus')).filter((x) => x.endsWith('.xml'))) t.ok(existsSync(at(`/usr/lib/domud/data/dbus/${f}`)), `the daemon finds ${f} through data/dbus`);
+  t.ok(existsSync(at('/usr/share/man/man5/org.domud.Domud1.5')), 'org.domud.Domud1(5) installed');
   t.ok(existsSync(at('/usr/lib/domud/node_modules/dbus-next/package.json')), 'node_modules installed');
 });
 

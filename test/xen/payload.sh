@@ -20,11 +20,11 @@ install -m 0755 "$(command -v node)" "$P/bin/node"
 install -m 0755 "$HERE/dom0.sh" "$HERE/dom0-lib.sh" "$P/"
 
 # domud as npm would install it: package.json, dist/src, the program
-# dist/domud.cjs and the bundled daemon it loads with its code cache, the interface XML it serves (docs/dbus), production
+# dist/domud.cjs (the bundled daemon), the interface XML it reads (data/dbus), production
 # dependencies only.
 cp "$ROOT/package.json" "$P/app/"
-mkdir -p "$P/app/dist" "$P/app/docs" && cp -a "$ROOT/dist/src" "$ROOT/dist/domud.cjs" "$ROOT/dist/daemon.cjs" "$ROOT/dist/daemon.cjs.cache" "$P/app/dist/"
-cp -a "$ROOT/docs/dbus" "$P/app/docs/"
+mkdir -p "$P/app/dist" "$P/app/data" && cp -a "$ROOT/dist/src" "$ROOT/dist/domud.cjs" "$P/app/dist/"
+cp -a "$ROOT/data/dbus" "$P/app/data/"
 (cd "$ROOT" && npm ls --omit=dev --all --parseable 2>/dev/null) | while read -r dir; do
   rel=${dir#"$ROOT"/}
   case $rel in node_modules/*) mkdir -p "$P/app/$(dirname "$rel")" && cp -a "$dir" "$P/app/$rel" ;; esac

@@ -5,6 +5,12 @@ import { Exit, type ExitCode } from '../exit.js';
 import { json } from '../output.js';
 import type { Context } from './domains.js';
 
+/**
+ * dbus-next tells of a lost connection only when it next writes: a ping to
+ * the bus this often lets monitor notice that the bus went away.
+ */
+const PING_MS = 2_000;
+
 const RULES = [
   `type='signal',sender='org.domud.Domud1',interface='org.domud.Domud1.Manager',path='${MANAGER_PATH}'`,
   `type='signal',sender='org.domud.Domud1',interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',path_namespace='${MANAGER_PATH}'`,
@@ -58,5 +64,13 @@ export async function monitor(c: Context): Promise<ExitCode> {
   });
   for (const rule of RULES) await bus.addMatch(rule);
   process.stderr.write('domuctl: monitoring org.domud.Domud1; Ctrl-C to stop\n');
-  return ended;
+  const ping = setInterval(() => {
+    // A failure here is the connection's, and onClose reports it.
+    bus.call({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', iface: 'org.freedesktop.DBus.Peer', member: 'Ping', timeoutMs: PING_MS * 5 }).catch(() => undefined);
+  }, PING_MS);
+  try {
+    return await ended;
+  } finally {
+    clearInterval(ping);
+  }
 }

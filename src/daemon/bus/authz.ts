@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import dbus from 'dbus-next';
 import type { Logger } from 'pino';
-import type { CallContext } from './binding.js';
+import type { CallContext } from './dispatch.js';
 import { withDeadline } from '../deadline.js';
 
 const { Message, Variant } = dbus;

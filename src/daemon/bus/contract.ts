@@ -1,7 +1,8 @@
-// The checked-in introspection XML (docs/dbus/*.xml) is the contract: the
-// daemon serves each <interface> element exactly as written there and takes
-// every method's signatures from it, so what clients read and what the
-// dispatcher enforces cannot drift apart (libvirt-dbus does the same).
+// The checked-in introspection XML (data/dbus/*.xml) is the contract: the
+// daemon reads it at start-up, serves each <interface> element exactly as
+// written there and takes every method's signatures from it, so what
+// clients read and what the dispatcher enforces cannot drift apart
+// (libvirt-dbus keeps and serves its XML the same way).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseStringPromise } from 'xml2js';
@@ -43,50 +44,18 @@ interface XmlInterface {
 
 const EMITS = 'org.freedesktop.DBus.Property.EmitsChangedSignal';
 
-/** The folder with the interface XML: docs/dbus in the source tree and in the installed package. */
+/**
+ * The folder with the interface XML: data/dbus in the source tree; in the
+ * installed package a link to where D-Bus keeps interface files
+ * (/usr/share/dbus-1/interfaces), so that there is one copy.
+ */
 export function contractDir(): string {
-  return join(packageRoot(), 'docs', 'dbus');
+  return join(packageRoot(), 'data', 'dbus');
 }
 
-/** An InterfaceSpec as plain JSON: what the bundle carries (see loadInterface). */
-export interface SpecJSON {
-  readonly name: string;
-  readonly xml: string;
-  readonly methods: ReadonlyArray<readonly [string, MethodSpec]>;
-  readonly properties: ReadonlyArray<readonly [string, PropertySpec]>;
-  readonly signals: ReadonlyArray<readonly [string, string]>;
-}
-
-/**
- * The contract as scripts/bundle.mjs read and parsed it at build time: JSON
- * text, a string constant in the bundle (esbuild's define); undefined when
- * domud runs unbundled.
- */
-declare const DOMUD_CONTRACT: string | undefined;
-
-/** The bundled contract, parsed once for both interfaces. */
-const bundled: Readonly<Record<string, SpecJSON>> | undefined = typeof DOMUD_CONTRACT === 'undefined' ? undefined : JSON.parse(DOMUD_CONTRACT);
-
-export function specToJSON(i: InterfaceSpec): SpecJSON {
-  return { name: i.name, xml: i.xml, methods: [...i.methods], properties: [...i.properties], signals: [...i.signals] };
-}
-
-function specFromJSON(j: SpecJSON): InterfaceSpec {
-  return { name: j.name, xml: j.xml, methods: new Map(j.methods), properties: new Map(j.properties), signals: new Map(j.signals) };
-}
-
-/**
- * The interface `name` of the contract. The bundled daemon takes it from the
- * copy parsed at build time: xml2js, cold, takes milliseconds that start-up
- * would wait for. Unbundled (the tests, the tsc output), it reads docs/dbus.
- */
-export async function loadInterface(name: string, dir?: string): Promise<InterfaceSpec> {
-  if (dir === undefined && bundled) {
-    const j = bundled[name];
-    if (!j) throw new Error(`the bundle carries no interface ${name}`);
-    return specFromJSON(j);
-  }
-  return parseInterface(name, readFileSync(join(dir ?? contractDir(), `${name}.xml`), 'utf8'));
+/** The interface `name` of the contract, read from `dir` (default: contractDir()). */
+export async function loadInterface(name: string, dir = contractDir()): Promise<InterfaceSpec> {
+  return parseInterface(name, readFileSync(join(dir, `${name}.xml`), 'utf8'));
 }
 
 /** Parses the contract file of interface `name`, given its text. */

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { domainPath, labelEscape, labelUnescape } from '../../src/daemon/bus/paths.js';
+import { domainPath, labelEscape, labelUnescape } from '../../../src/daemon/bus/paths.js';
 
 t.test('label escaping as systemd bus_label_escape', async (t) => {
   const cases: Array<[string, string]> = [

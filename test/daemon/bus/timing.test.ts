@@ -3,7 +3,7 @@
 // (and bench/dbus) can tell domud's own time from the toolstack's.
 import { readFileSync } from 'node:fs';
 import t from 'tap';
-import { startSandbox } from '../support/daemon.js';
+import { startSandbox } from '../../support/daemon.js';
 import { Client, eventually, variant } from './fixtures/client.js';
 
 interface Line {

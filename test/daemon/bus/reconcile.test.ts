@@ -4,8 +4,8 @@
 // (the simulator's own commands, `ip` in the namespace).
 import { readFileSync } from 'node:fs';
 import t from 'tap';
-import type { Sandbox } from '../../src/dev/sandbox.js';
-import { startSandbox } from '../support/daemon.js';
+import type { Sandbox } from '../../../src/dev/sandbox.js';
+import { startSandbox } from '../../support/daemon.js';
 import { Client, DOMAIN_IFACE, MANAGER, MANAGER_IFACE, PROPS, errorOf, eventually, unwrap, variant } from './fixtures/client.js';
 
 interface Route {

@@ -3,7 +3,7 @@
 // through match rules on a real bus (dbus-next), plus `gdbus monitor`.
 import { spawn } from 'node:child_process';
 import t from 'tap';
-import { startSandbox } from '../support/daemon.js';
+import { startSandbox } from '../../support/daemon.js';
 import { Client, DOMAIN_IFACE, MANAGER, MANAGER_IFACE, OM, PROPS, type Seen, unwrap, variant, errorOf } from './fixtures/client.js';
 
 const D = '/org/domud/Domud1/domain/web_2d1';

@@ -1,9 +1,10 @@
-// The one piece of domud that knows dbus-next. It owns dispatch for every
-// path under /org/domud/Domud1 (a method handler, as libvirt-dbus's gdbus.c
-// does), because dbus-next's own Interface class hides the caller, answers a
-// wrong signature with UnknownMethod, leaks stack traces and cannot serve
-// our introspection XML. Interface files (manager.ts, domain.ts) are plain
-// tables of handlers and getters over the model.
+// domud's own D-Bus dispatch for every path under /org/domud/Domud1 (a
+// method handler, as libvirt-dbus's gdbus.c does), because dbus-next's own
+// Interface class hides the caller, answers a wrong signature with
+// UnknownMethod, leaks stack traces and cannot serve our introspection XML.
+// It answers Introspectable, Peer, Properties and ObjectManager itself, and
+// hands each method of domud's interfaces to the handler table that
+// manager-object.ts or domain-object.ts gives for it.
 import { readFileSync } from 'node:fs';
 import dbus from 'dbus-next';
 import type { Logger } from 'pino';
@@ -32,10 +33,29 @@ export interface CallContext {
 export type MethodHandler<T> = (target: T, ctx: CallContext, args: any[]) => Promise<unknown[]> | unknown[];
 export type PropertyGetter<T> = (target: T) => unknown;
 
+/** A method as its handler table declares it: its signatures, as sd-bus's vtable does, and its handler. */
+export interface Method<T> {
+  readonly in: string;
+  readonly out: string;
+  readonly call: MethodHandler<T>;
+}
+
+export interface Property<T> {
+  readonly type: string;
+  readonly get: PropertyGetter<T>;
+}
+
+/**
+ * One D-Bus interface: the contract's element (`spec`) and the handler
+ * table that implements it. conformance.ts checks at start-up that the two
+ * name the same members with the same signatures.
+ */
 export interface InterfaceImpl<T> {
   readonly spec: InterfaceSpec;
-  readonly methods: Readonly<Record<string, MethodHandler<T>>>;
-  readonly properties: Readonly<Record<string, PropertyGetter<T>>>;
+  readonly methods: Readonly<Record<string, Method<T>>>;
+  readonly properties: Readonly<Record<string, Property<T>>>;
+  /** The signals the daemon sends on this interface, with their signatures. */
+  readonly signals: Readonly<Record<string, string>>;
 }
 
 export interface Facet {
@@ -50,7 +70,7 @@ export interface BoundObject {
   readonly managed?: () => Array<[string, BoundObject]>;
 }
 
-export interface BindingOptions {
+export interface DispatcherOptions {
   readonly root: string; // every path below (and the ancestors of) this is ours
   readonly resolve: (path: string) => BoundObject | null;
   readonly mapError: (e: unknown) => { name: string; message: string };
@@ -118,12 +138,12 @@ const STANDARD_XML = {
 const DOCTYPE =
   '<!DOCTYPE node PUBLIC "-//freedesktop//DTD D-BUS Object Introspection 1.0//EN"\n "http://www.freedesktop.org/standards/dbus/1.0/introspect.dtd">\n';
 
-export class Binding {
+export class Dispatcher {
   private readonly pending = new Set<Promise<void>>();
 
   constructor(
     private readonly bus: dbus.MessageBus,
-    private readonly opts: BindingOptions,
+    private readonly opts: DispatcherOptions,
   ) {}
 
   install(): void {
@@ -135,10 +155,10 @@ export class Binding {
     await settleWithin(this.pending, graceMs);
   }
 
-  signal(path: string, spec: InterfaceSpec, name: string, body: unknown[]): void {
-    const sig = spec.signals.get(name);
-    if (sig === undefined) throw new Error(`signal ${spec.name}.${name} is not in the contract`);
-    this.bus.send(Message.newSignal(path, spec.name, name, sig, body));
+  signal(path: string, impl: InterfaceImpl<any>, name: string, body: unknown[]): void {
+    const sig = impl.signals[name];
+    if (sig === undefined) throw new Error(`signal ${impl.spec.name}.${name} is not in its handler table`);
+    this.bus.send(Message.newSignal(path, impl.spec.name, name, sig, body));
   }
 
   /** PropertiesChanged for the properties the contract says emit it. */
@@ -148,7 +168,7 @@ export class Binding {
     for (const n of names) {
       const p = facet.impl.spec.properties.get(n);
       if (!p) throw new Error(`property ${facet.impl.spec.name}.${n} is not in the contract`);
-      if (p.emits === 'true') changed[n] = new Variant(p.type, facet.impl.properties[n]!(facet.target));
+      if (p.emits === 'true') changed[n] = new Variant(p.type, facet.impl.properties[n]!.get(facet.target));
       else if (p.emits === 'invalidates') invalidated.push(n);
     }
     if (Object.keys(changed).length === 0 && invalidated.length === 0) return;
@@ -244,7 +264,7 @@ export class Binding {
     if (!m || !handler) throw new BusError(`${E}UnknownMethod`, `Interface ${facet.impl.spec.name} has no method ${member}`);
     expect(m.in);
     const ctx: CallContext = { sender: msg.sender ?? '', interactive: (msg.flags & ALLOW_INTERACTIVE_AUTHORIZATION) !== 0 };
-    const values = await handler(facet.target, ctx, msg.body);
+    const values = await handler.call(facet.target, ctx, msg.body);
     return { signature: m.out, values };
   }
 
@@ -259,7 +279,7 @@ export class Binding {
       const f = facetOf(ifaceName);
       const p = f?.impl.spec.properties.get(prop);
       if (!f || !p) throw new BusError(`${E}UnknownProperty`, `No property ${prop} on ${ifaceName}`);
-      return { signature: 'v', values: [new Variant(p.type, await f.impl.properties[prop]!(f.target))] };
+      return { signature: 'v', values: [new Variant(p.type, await f.impl.properties[prop]!.get(f.target))] };
     }
     if (member === 'GetAll' && sig === 's') {
       const [ifaceName] = body as [string];
@@ -281,7 +301,7 @@ export class Binding {
 
   private async facetProperties(f: Facet): Promise<Record<string, dbus.Variant>> {
     const out: Record<string, dbus.Variant> = {};
-    for (const [name, p] of f.impl.spec.properties) out[name] = new Variant(p.type, await f.impl.properties[name]!(f.target));
+    for (const [name, p] of f.impl.spec.properties) out[name] = new Variant(p.type, await f.impl.properties[name]!.get(f.target));
     return out;
   }
 

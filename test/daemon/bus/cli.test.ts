@@ -7,8 +7,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { PACKAGE_ROOT } from '../../src/dev/sandbox.js';
-import { DAEMON_ENTRY } from '../support/daemon.js';
+import { PACKAGE_ROOT } from '../../../src/dev/sandbox.js';
+import { DAEMON_ENTRY } from '../../support/daemon.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'domud-cli-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));

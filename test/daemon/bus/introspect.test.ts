@@ -1,12 +1,12 @@
 // What the daemon serves for introspection is the checked-in contract
-// (docs/dbus/*.xml) byte for byte, plus the standard interfaces, with child
+// (data/dbus/*.xml) byte for byte, plus the standard interfaces, with child
 // nodes that make `busctl tree` work, and paths label-escaped as machined's.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { parseStringPromise } from 'xml2js';
-import { PACKAGE_ROOT } from '../../src/dev/sandbox.js';
-import { startSandbox } from '../support/daemon.js';
+import { PACKAGE_ROOT } from '../../../src/dev/sandbox.js';
+import { startSandbox } from '../../support/daemon.js';
 import { CallError, Client, DOMAIN_IFACE, MANAGER, MANAGER_IFACE, NAME, errorOf } from './fixtures/client.js';
 
 const INTRO = 'org.freedesktop.DBus.Introspectable';
@@ -14,7 +14,7 @@ const PEER = 'org.freedesktop.DBus.Peer';
 
 /** The <interface> element of a contract file, exactly as written. */
 function contractElement(iface: string): string {
-  const xml = readFileSync(join(PACKAGE_ROOT, 'docs', 'dbus', `${iface}.xml`), 'utf8');
+  const xml = readFileSync(join(PACKAGE_ROOT, 'data', 'dbus', `${iface}.xml`), 'utf8');
   const m = /<interface name="[^"]+">[\s\S]*?<\/interface>/.exec(xml);
   if (!m) throw new Error(`no interface element in ${iface}.xml`);
   return m[0];

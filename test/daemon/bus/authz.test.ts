@@ -3,9 +3,9 @@
 // nothing. Callers are real processes under another uid (setpriv).
 import { execFile } from 'node:child_process';
 import t from 'tap';
-import type { Sandbox } from '../../src/dev/sandbox.js';
-import { startSandbox } from '../support/daemon.js';
-import { TestAuthority, polkitPolicy } from '../support/polkit.js';
+import type { Sandbox } from '../../../src/dev/sandbox.js';
+import { startSandbox } from '../../support/daemon.js';
+import { TestAuthority, polkitPolicy } from '../../support/polkit.js';
 import { Client, MANAGER, MANAGER_IFACE, NAME } from './fixtures/client.js';
 
 const NOBODY = 65534;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import type { Sandbox } from '../../src/dev/sandbox.js';
 import { startSandbox } from '../support/daemon.js';
-import { CallError, Client, DOMAIN_IFACE, MANAGER, MANAGER_IFACE, PROPS, eventually, variant, errorOf } from './fixtures/client.js';
+import { CallError, Client, DOMAIN_IFACE, MANAGER, MANAGER_IFACE, PROPS, eventually, variant, errorOf } from '../daemon/bus/fixtures/client.js';
 
 const P = 'org.domud.Domud1.Error.';
 

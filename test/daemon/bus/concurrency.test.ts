@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { startSandbox } from '../support/daemon.js';
+import { startSandbox } from '../../support/daemon.js';
 import { Client, DOMAIN_IFACE, MANAGER, MANAGER_IFACE, errorOf, variant } from './fixtures/client.js';
 
 const traceDir = mkdtempSync(join(tmpdir(), 'domud-trace-'));

@@ -2,7 +2,7 @@
 // contract through busctl, with real routes in a network namespace.
 import t from 'tap';
 
-import { startSandbox } from '../support/daemon.js';
+import { startSandbox } from '../../support/daemon.js';
 
 const M = ['org.domud.Domud1', '/org/domud/Domud1', 'org.domud.Domud1.Manager'];
 
