@@ -7,7 +7,7 @@ import { rm } from 'node:fs/promises';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Allocator, Lease, Pool } from '../../ipam/index.js';
-import type { Binding, Routes } from '../../net/index.js';
+import type { VifRoute, Routes } from '../../net/index.js';
 import { ConfigValueError, DomainNotFoundError, removeStaleTemporaries, renderGuestConfig, writeGuestConfig, type DomainInfo, type GuestSpec, type Toolstack } from '../../xm/index.js';
 import { settleWithin } from '../deadline.js';
 import {
@@ -78,7 +78,7 @@ interface Record {
    * The vif a call is bringing up before the toolstack's exit has confirmed
    * the domain's id: its route counts as wanted, and a rollback removes it.
    */
-  pendingRoute?: Binding | undefined;
+  pendingRoute?: VifRoute | undefined;
 }
 
 interface Progress {
@@ -595,7 +595,7 @@ export class DomainManager extends EventEmitter<ManagerEvents> {
 
   private async reconcileRoutes(): Promise<void> {
     await this.gate.exclusive(async () => {
-      const running: Binding[] = [];
+      const running: VifRoute[] = [];
       for (const r of this.records.values()) {
         if (r.domainId >= 0) running.push({ vif: vifOf(r.domainId), address: r.lease.address });
         else if (r.pendingRoute !== undefined) running.push(r.pendingRoute);
