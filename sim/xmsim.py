@@ -188,18 +188,12 @@ def take_fault(sub):
 # hotplug script fails without the toolstack noticing.
 NO_VIF = False
 
-# Set by a 'linger' or 'thenfail' fault: what happens once the answer is out.
-AFTER_ANSWER = None
-
 
 def apply_fault(f):
-    global NO_VIF, AFTER_ANSWER
+    global NO_VIF
     kind = f['kind']
     if kind == 'novif':
         NO_VIF = True
-        return
-    if kind in ('linger', 'thenfail'):
-        AFTER_ANSWER = f
         return
     if kind == 'fail':
         raise Exit(f['status'], f['text'] + '\n')
@@ -773,8 +767,6 @@ def ctl_fault(args):
     g.add_argument('--delay', type=int, metavar='MS')
     g.add_argument('--garbage', action='store_true')
     g.add_argument('--no-vif', action='store_true')
-    g.add_argument('--then-fail', type=int, metavar='N')
-    p.add_argument('--linger', type=int, metavar='MS')
     g.add_argument('--clear', action='store_true')
     p.add_argument('--status', type=int, default=1)
     p.add_argument('--text', default='Error: simulated failure')
@@ -782,8 +774,6 @@ def ctl_fault(args):
     p.add_argument('--ignore-term', action='store_true')
     p.add_argument('--seed', type=int)
     a = p.parse_args(args)
-    if a.linger is not None and (a.fail is not None or a.hang or a.delay is not None or a.garbage or a.no_vif or a.clear):
-        p.error('--linger goes alone or with --then-fail')
     with State() as st:
         faults = st.data['faults']
         if a.sub == 'all' and a.clear:
@@ -798,17 +788,12 @@ def ctl_fault(args):
             faults[a.sub] = {'kind': 'delay', 'times': a.times, 'ms': a.delay}
         elif a.garbage:
             faults[a.sub] = {'kind': 'garbage', 'times': a.times, 'seed': a.seed}
-        elif a.then_fail is not None:
-            faults[a.sub] = {'kind': 'thenfail', 'times': a.then_fail, 'status': a.status, 'text': a.text,
-                             'ms': a.linger or 0}
-        elif a.linger is not None:
-            faults[a.sub] = {'kind': 'linger', 'times': a.times, 'ms': a.linger}
         elif a.no_vif:
             if a.sub != 'create':
                 p.error('--no-vif is a fault of create only')
             faults[a.sub] = {'kind': 'novif', 'times': a.times}
         else:
-            p.error('one of --fail, --hang, --delay, --garbage, --no-vif, --linger, --then-fail, --clear is required')
+            p.error('one of --fail, --hang, --delay, --garbage, --no-vif, --clear is required')
         st.save()
     return ''
 
@@ -922,13 +907,6 @@ def main():
         sys.stderr.write(err)
     sys.stdout.flush()
     sys.stderr.flush()
-    if AFTER_ANSWER is not None:
-        # The answer is out; the exit comes later, and may say the call failed.
-        time.sleep(AFTER_ANSWER['ms'] / 1000.0)
-        if AFTER_ANSWER['kind'] == 'thenfail':
-            sys.stderr.write(AFTER_ANSWER['text'] + '\n')
-            sys.stderr.flush()
-            status = AFTER_ANSWER['status']
     trace('end')
     return status
 
