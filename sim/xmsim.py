@@ -192,6 +192,8 @@ NO_VIF = False
 def apply_fault(f):
     global NO_VIF
     kind = f['kind']
+    if f.get('novif'):
+        NO_VIF = True
     if kind == 'novif':
         NO_VIF = True
         return
@@ -766,7 +768,7 @@ def ctl_fault(args):
     g.add_argument('--hang', action='store_true')
     g.add_argument('--delay', type=int, metavar='MS')
     g.add_argument('--garbage', action='store_true')
-    g.add_argument('--no-vif', action='store_true')
+    p.add_argument('--no-vif', action='store_true')
     g.add_argument('--clear', action='store_true')
     p.add_argument('--status', type=int, default=1)
     p.add_argument('--text', default='Error: simulated failure')
@@ -774,6 +776,10 @@ def ctl_fault(args):
     p.add_argument('--ignore-term', action='store_true')
     p.add_argument('--seed', type=int)
     a = p.parse_args(args)
+    if a.no_vif and a.sub != 'create':
+        p.error('--no-vif is a fault of create only')
+    if a.no_vif and (a.fail is not None or a.hang or a.garbage or a.clear):
+        p.error('--no-vif goes alone or with --delay')
     with State() as st:
         faults = st.data['faults']
         if a.sub == 'all' and a.clear:
@@ -785,12 +791,10 @@ def ctl_fault(args):
         elif a.hang:
             faults[a.sub] = {'kind': 'hang', 'times': a.times, 'ignore_term': a.ignore_term}
         elif a.delay is not None:
-            faults[a.sub] = {'kind': 'delay', 'times': a.times, 'ms': a.delay}
+            faults[a.sub] = {'kind': 'delay', 'times': a.times, 'ms': a.delay, 'novif': a.no_vif}
         elif a.garbage:
             faults[a.sub] = {'kind': 'garbage', 'times': a.times, 'seed': a.seed}
         elif a.no_vif:
-            if a.sub != 'create':
-                p.error('--no-vif is a fault of create only')
             faults[a.sub] = {'kind': 'novif', 'times': a.times}
         else:
             p.error('one of --fail, --hang, --delay, --garbage, --no-vif, --clear is required')

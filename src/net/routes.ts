@@ -55,6 +55,11 @@ export class Routes {
     this.ahead.catch(() => undefined); // the reconcile that takes it sees the failure
   }
 
+  /** The names of the vif devices that exist now (like vif12.0), from one `ip -j link show`. */
+  async vifs(): Promise<string[]> {
+    return [...parseLinks(await this.ip.json(['link', 'show']))].flatMap(([name]) => (VIF_NAME.test(name) ? [name] : []));
+  }
+
   /** dom0 /32 on the vif, link up, proxy ARP on, and the host route; idempotent. */
   async up(b: VifRoute): Promise<void> {
     const g = checkVifRoute(this.net, b);

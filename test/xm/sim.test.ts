@@ -121,3 +121,14 @@ t.test('fault create --no-vif: create succeeds, the guest runs, no vif is asked 
   t.match(st.domains.find((d) => d.name === 'web'), { vif: false }, 'recorded without a vif');
   t.same(st.faults, {}, 'used up');
 });
+
+t.test('fault create --delay with --no-vif: both; --no-vif goes with nothing else', async (t) => {
+  const { env } = creator(t, xl.env);
+  t.match(await sim(env, ['fault', 'create', '--fail', '1', '--no-vif']), { status: 2, stderr: /--no-vif goes alone or with --delay/ });
+  t.equal((await sim(env, ['fault', 'create', '--delay', '50', '--no-vif', '--times', '1'])).status, 0);
+  t.match(JSON.parse((await sim(env, ['state'])).stdout), { faults: { create: { kind: 'delay', ms: 50, novif: true, times: 1 } } });
+  const cfg = join(env.XMSIM_STATE, 'g.cfg');
+  writeFileSync(cfg, CFG);
+  t.equal((await sim(env, ['create', cfg])).status, 0);
+  t.match(JSON.parse((await sim(env, ['state'])).stdout), { domains: [{ name: 'web', vif: false }], faults: {} }, 'made, without a vif');
+});

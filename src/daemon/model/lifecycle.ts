@@ -6,6 +6,7 @@ import type { VifRoute } from '../../net/index.js';
 import { ConfigValueError, DomainNotFoundError, renderGuestConfig, writeGuestConfig, type GuestSpec } from '../../xm/index.js';
 import { type Domain, type DomainSettings, encodeAttrs, vifOf } from './domain.js';
 import { AlreadyRunningError, DomainExistsError, InvalidNameError, NotRunningError } from './errors.js';
+import { GuestIds, type IdSource } from './guest-id.js';
 import { checkName, randomXenMac } from './names.js';
 import { type CheckedOptions, type CreateOptions, checkOptions } from './options.js';
 import { type ModelState, type Record, view } from './state.js';
@@ -23,10 +24,16 @@ interface Progress {
   route?: VifRoute;
   /** Time spent waiting for the toolstack's processes, in ms. */
   toolstackMs: number;
+  /** Where the guest's id came from. */
+  idFrom?: IdSource;
 }
 
 export class Lifecycle {
-  constructor(private readonly s: ModelState) {}
+  private readonly ids: GuestIds;
+
+  constructor(private readonly s: ModelState) {
+    this.ids = new GuestIds(s.deps.routes, s.deps.toolstack);
+  }
 
   /**
    * Checks a create's name and options before anything is leased or written
@@ -156,21 +163,29 @@ export class Lifecycle {
    */
   private async boot(rec: Record, progress: Progress): Promise<void> {
     const { toolstack, routes, configDir } = this.s.deps;
-    const path = await writeGuestConfig(configDir, this.guestSpec(rec.name, rec.settings, rec.lease.address, rec.lease.mac), { durable: false });
-    await timed(progress, () => toolstack.create(path, { name: rec.name }));
-    progress.created = true;
-    // A creation's lease is a domain's from the moment its guest exists,
-    // durably: a restart after a crash keeps it rather than rolling it back.
-    if (rec.phase === 'creating') this.s.storePhase(rec, 'ready');
-    const id = await timed(progress, () => toolstack.domid(rec.name));
-    const route = { vif: vifOf(id), address: rec.lease.address };
-    progress.route = route;
-    // The id is recorded before the gate opens: a reconcile of the routes
-    // must never see this route without the record that wants it.
-    await this.s.gate.shared(async () => {
-      await routes.up(route);
-      this.s.update(rec, { domainId: id, state: 'running' });
-    });
+    const written = writeGuestConfig(configDir, this.guestSpec(rec.name, rec.settings, rec.lease.address, rec.lease.mac), { durable: false });
+    written.catch(() => undefined); // awaited below, once the vifs are read
+    const watch = await this.ids.open();
+    try {
+      const path = await written;
+      await timed(progress, () => toolstack.create(path, { name: rec.name }));
+      progress.created = true;
+      // A creation's lease is a domain's from the moment its guest exists,
+      // durably: a restart after a crash keeps it rather than rolling it back.
+      if (rec.phase === 'creating') this.s.storePhase(rec, 'ready');
+      const { id, via } = await watch.idOf(rec.name, (call) => timed(progress, call));
+      progress.idFrom = via;
+      const route = { vif: vifOf(id), address: rec.lease.address };
+      progress.route = route;
+      // The id is recorded before the gate opens: a reconcile of the routes
+      // must never see this route without the record that wants it.
+      await this.s.gate.shared(async () => {
+        await routes.up(route);
+        this.s.update(rec, { domainId: id, state: 'running' });
+      });
+    } finally {
+      watch.close();
+    }
   }
 
   /**
@@ -258,8 +273,8 @@ function timed<T>(progress: Progress, call: () => Promise<T>): Promise<T> {
   });
 }
 
-/** How long a create or start took (from its turn to run) and how much of that the toolstack's processes took, in ms. */
-function timing(began: number, progress: Progress): { ms: number; toolstackMs: number } {
+/** How long a create or start took (from its turn to run), how much of that the toolstack's processes took, in ms, and where the id came from. */
+function timing(began: number, progress: Progress): { ms: number; toolstackMs: number; idFrom: IdSource | undefined } {
   const round = (v: number) => Math.round(v * 100) / 100;
-  return { ms: round(performance.now() - began), toolstackMs: round(progress.toolstackMs) };
+  return { ms: round(performance.now() - began), toolstackMs: round(progress.toolstackMs), idFrom: progress.idFrom };
 }

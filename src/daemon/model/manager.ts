@@ -3,6 +3,7 @@
 // the way machined spreads it over machine.c, machined.c and operation.c:
 //   reads.ts      ListDomains, GetDomain and the like, never waiting
 //   lifecycle.ts  create, start, shutdown, destroy, and their one rollback
+//   guest-id.ts   how a boot learns its guest's id
 //   recovery.ts   start-up: what a dead daemon left half done
 //   reconcile.ts  the loop that follows the toolstack and fixes the routes
 //   state.ts      the records, locks and primitives they all share

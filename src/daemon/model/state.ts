@@ -22,8 +22,8 @@ export interface ManagerEvents {
   leasesInUse: [count: number];
 }
 
-/** What the model asks of src/net: a guest's route up and down, and all of them reconciled. */
-export type RouteTable = Pick<Routes, 'up' | 'down' | 'reconcile'>;
+/** What the model asks of src/net: a guest's route up and down, all of them reconciled, and which vifs exist. */
+export type RouteTable = Pick<Routes, 'up' | 'down' | 'reconcile' | 'vifs'>;
 
 export interface ManagerDeps {
   readonly allocator: Allocator;
