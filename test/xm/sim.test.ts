@@ -132,3 +132,22 @@ t.test('fault create --delay with --no-vif: both; --no-vif goes with nothing els
   t.equal((await sim(env, ['create', cfg])).status, 0);
   t.match(JSON.parse((await sim(env, ['state'])).stdout), { domains: [{ name: 'web', vif: false }], faults: {} }, 'made, without a vif');
 });
+
+t.test('shutdown-linger: a guest that has shut down stays listed, shut down, and -w returns before it goes', async (t) => {
+  for (const f of [xl, xm41]) {
+    const { env, check } = creator(t, f.env);
+    t.equal((await check(CFG)).status, 0);
+    t.equal((await sim(env, ['set', 'shutdown-delay', '100'])).status, 0);
+    t.equal((await sim(env, ['set', 'shutdown-linger', '5000'])).status, 0);
+    t.match(JSON.parse((await sim(env, ['state'])).stdout), { shutdown_delay_ms: 100, shutdown_linger_ms: 5000 });
+    t.equal((await sim(env, ['shutdown', '-w', 'web'])).status, 0, `${f.label}: shutdown -w`);
+    const listed = parseList((await sim(env, ['list'])).stdout).find((d) => d.name === 'web');
+    t.match(listed, { id: 1, state: 'shutdown', flags: '---s--' }, `${f.label}: listed, shut down`);
+    t.match(await sim(env, ['domid', 'web']), { status: 0, stdout: '1\n' }, 'with its id');
+    const gone = async () => !parseList((await sim(env, ['list'])).stdout).some((d) => d.name === 'web');
+    const until = Date.now() + 15_000;
+    while (!(await gone()) && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+    t.ok(await gone(), `${f.label}: gone after the linger`);
+  }
+  t.match(await sim(creator(t, xl.env).env, ['set', 'shutdown-linger', 'x']), { status: 2, stderr: /usage/ });
+});

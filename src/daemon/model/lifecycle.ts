@@ -117,6 +117,7 @@ export class Lifecycle {
       return;
     }
     await this.s.routeDown(rec);
+    rec.stoppedId = rec.domainId;
     this.s.update(rec, { domainId: -1, state: 'stopped' });
     this.s.log.info({ domain: name }, 'domain shut down');
   }
@@ -230,6 +231,7 @@ export class Lifecycle {
       if (!(e instanceof DomainNotFoundError)) throw e;
       id = -1;
     }
+    if (id === rec.stoppedId) id = -1; // still listed while Xen tears it down
     if (id === rec.domainId) return;
     this.s.log.info({ domain: rec.name, domid: id, was: rec.domainId }, 'the toolstack disagrees with what domud knew; taking its word');
     if (id < 0) await this.s.routeDown(rec);

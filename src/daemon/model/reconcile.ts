@@ -5,8 +5,7 @@
 // the toolstack.
 import type { Lifecycle } from './lifecycle.js';
 import { settlePending } from './recovery.js';
-import type { DomainState } from './domain.js';
-import type { ModelState } from './state.js';
+import { type ModelState, seen } from './state.js';
 
 /** One round: the toolstack's view, then the routes. */
 export async function reconcile(s: ModelState, lifecycle: Lifecycle): Promise<void> {
@@ -26,17 +25,18 @@ export async function reconcile(s: ModelState, lifecycle: Lifecycle): Promise<vo
   for (const rec of s.records.values()) {
     if (rec.phase !== 'ready' || s.locks.isBusy(rec.name) || before.get(rec.name) !== rec.generation) continue;
     const info = byName.get(rec.name);
-    const id = info && info.id !== null ? info.id : -1;
-    const state: DomainState = id >= 0 ? info!.state : 'stopped';
-    if (id !== rec.domainId || state !== rec.state) {
-      if (id < 0) s.log.info({ domain: rec.name }, 'domain stopped behind domud\'s back');
-      else if (rec.domainId < 0) s.log.info({ domain: rec.name, domid: id }, 'domain started behind domud\'s back');
-      s.update(rec, { domainId: id, state });
+    const listedId = info && info.id !== null ? info.id : -1;
+    const now = seen(rec, listedId, info?.state ?? 'stopped');
+    if (now.domainId !== rec.domainId || now.state !== rec.state) {
+      if (now.domainId < 0) s.log.info({ domain: rec.name }, 'domain stopped behind domud\'s back');
+      else if (rec.domainId < 0) s.log.info({ domain: rec.name, domid: now.domainId }, 'domain started behind domud\'s back');
+      s.update(rec, now);
     }
-    // A stopped domain needs no record: its lease says all there is. So
-    // memory follows the guests that run, not every domain a call has
-    // touched since start-up.
-    if (id < 0) {
+    // A domain the toolstack no longer lists needs no record: its lease says
+    // all there is. So memory follows the guests that run, not every domain
+    // a call has touched since start-up. One still listed as it stops keeps
+    // its record, which knows that listing for what it is.
+    if (listedId < 0) {
       s.records.delete(rec.name);
       dropped++;
     }

@@ -53,6 +53,12 @@ export interface Record {
   /** Bumped by every lifecycle call, so a reconcile that read the toolstack
    * before the call never overwrites what the call has since learnt. */
   generation: number;
+  /**
+   * The id of the guest that a waited shutdown of domud's saw stop. Xen
+   * keeps listing it, shut down or dying, until it has torn it down; until
+   * then that listing is this stopped domain, not a guest that runs.
+   */
+  stoppedId?: number | undefined;
 }
 
 export class ModelState {
@@ -179,3 +185,12 @@ export function view(r: Record): Domain {
   };
 }
 
+/**
+ * What the toolstack's listing of a domain means for rec: a guest that
+ * still shows, shut down or dying, after domud's waited shutdown saw it
+ * stop is stopped (Xen lists it until it has torn it down).
+ */
+export function seen(rec: Record, id: number, state: DomainState): { domainId: number; state: DomainState } {
+  if (id >= 0 && id === rec.stoppedId && (state === 'shutdown' || state === 'dying')) return { domainId: -1, state: 'stopped' };
+  return { domainId: id, state: id >= 0 ? state : 'stopped' };
+}
