@@ -178,8 +178,8 @@ export class Lifecycle {
       progress.idFrom = via;
       const route = { vif: vifOf(id), address: rec.lease.address };
       progress.route = route;
-      // The id is recorded before the gate opens: a reconcile of the routes
-      // must never see this route without the record that wants it.
+      // The id is recorded before the gate is let go: a reconcile of the
+      // routes must never see this route without the record that wants it.
       await this.s.gate.shared(async () => {
         await routes.up(route);
         this.s.update(rec, { domainId: id, state: 'running' });
