@@ -4,9 +4,12 @@
 // then: if this boot was the only one in flight from before its create until
 // now, and exactly one vif<N>.0 appeared meanwhile, N is the id. Otherwise
 // (boots side by side, no vif or more than one new, `ip` failing) the
-// toolstack's `domid` says, as it always did. A guest started behind domud's
-// back in that same window, while ours made no vif, is the one way to guess
-// wrong; the next reconcile round, which reads ids by name, corrects it.
+// toolstack's `domid` says, as it always did. The vifs before are read while
+// the create starts, not before it: one that made its vif before that read
+// ended shows no new vif, and the toolstack is asked. A guest started behind
+// domud's back in that same window, while ours showed no vif, is the one way
+// to guess wrong; the next reconcile round, which reads ids by name,
+// corrects it.
 // src/net tells which vifs exist and src/xm knows the toolstack: this module
 // is where the model puts the two together.
 import type { Toolstack } from '../../xm/index.js';
@@ -32,16 +35,17 @@ export class GuestIds {
     private readonly toolstack: Pick<Toolstack, 'domid'>,
   ) {}
 
-  /** Starts watching for one boot's guest; resolves once the vifs before its create are known. */
-  async open(): Promise<IdWatch> {
+  /** Starts watching for one boot's guest, just before its create. */
+  open(): IdWatch {
     const seq = ++this.begun;
     this.inFlight++;
     let closed = false;
     const alone = () => this.begun === seq && this.inFlight === 1;
     // A failed read costs only the fast path.
-    const before = alone() ? await this.vifIds().catch(() => undefined) : undefined;
+    const reading = alone() ? this.vifIds().catch(() => undefined) : Promise.resolve(undefined);
     return {
       idOf: async (name, time = (call) => call()) => {
+        const before = await reading;
         if (before !== undefined && alone()) {
           const now = await this.vifIds().catch(() => undefined);
           const added = now === undefined ? [] : [...now].filter((id) => !before.has(id));

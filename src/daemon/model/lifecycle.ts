@@ -164,11 +164,9 @@ export class Lifecycle {
    */
   private async boot(rec: Record, progress: Progress): Promise<void> {
     const { toolstack, routes, configDir } = this.s.deps;
-    const written = writeGuestConfig(configDir, this.guestSpec(rec.name, rec.settings, rec.lease.address, rec.lease.mac), { durable: false });
-    written.catch(() => undefined); // awaited below, once the vifs are read
-    const watch = await this.ids.open();
+    const watch = this.ids.open();
     try {
-      const path = await written;
+      const path = await writeGuestConfig(configDir, this.guestSpec(rec.name, rec.settings, rec.lease.address, rec.lease.mac), { durable: false });
       await timed(progress, () => toolstack.create(path, { name: rec.name }));
       progress.created = true;
       // A creation's lease is a domain's from the moment its guest exists,

@@ -26,7 +26,7 @@ function host() {
 
 t.test('one boot, one new vif: its id, and no toolstack run', async (t) => {
   const h = host();
-  const w = await h.ids.open();
+  const w = h.ids.open();
   h.vifs.add('vif9.0');
   h.vifs.add('vif9.1'); // a second nic of the same guest
   t.same(await w.idOf('web'), { id: 9, via: 'vif' });
@@ -36,20 +36,20 @@ t.test('one boot, one new vif: its id, and no toolstack run', async (t) => {
 
 t.test('the toolstack is asked when the vifs cannot tell', async (t) => {
   const none = host();
-  let w = await none.ids.open();
+  let w = none.ids.open();
   t.same(await w.idOf('web'), { id: 42, via: 'toolstack' }, 'no new vif');
   w.close();
 
   const two = host();
-  w = await two.ids.open();
+  w = two.ids.open();
   two.vifs.add('vif9.0');
   two.vifs.add('vif10.0');
   t.same(await w.idOf('web'), { id: 42, via: 'toolstack' }, 'two new vifs');
   w.close();
 
   const side = host();
-  const a = await side.ids.open();
-  const b = await side.ids.open();
+  const a = side.ids.open();
+  const b = side.ids.open();
   side.vifs.add('vif9.0');
   t.same(await a.idOf('a'), { id: 42, via: 'toolstack' }, 'two boots in flight: the first');
   t.same(await b.idOf('b'), { id: 42, via: 'toolstack' }, 'and the second');
@@ -57,14 +57,14 @@ t.test('the toolstack is asked when the vifs cannot tell', async (t) => {
   b.close();
   a.close(); // twice is once
 
-  const later = await side.ids.open();
+  const later = side.ids.open();
   side.vifs.add('vif11.0');
   t.same(await later.idOf('c'), { id: 11, via: 'vif' }, 'alone again once both have ended');
   later.close();
 
   const overlap = host();
-  const first = await overlap.ids.open();
-  const second = await overlap.ids.open();
+  const first = overlap.ids.open();
+  const second = overlap.ids.open();
   second.close(); // began and ended during the first: still not alone throughout
   overlap.vifs.add('vif9.0');
   t.same(await first.idOf('a'), { id: 42, via: 'toolstack' }, 'a boot that came and went meanwhile');
@@ -72,14 +72,14 @@ t.test('the toolstack is asked when the vifs cannot tell', async (t) => {
 
   const blind = host();
   blind.failVifs();
-  w = await blind.ids.open();
+  w = blind.ids.open();
   t.same(await w.idOf('web'), { id: 42, via: 'toolstack' }, 'ip failing');
   w.close();
 });
 
 t.test('the toolstack run is timed by the caller', async (t) => {
   const h = host();
-  const w = await h.ids.open();
+  const w = h.ids.open();
   let timed = 0;
   await w.idOf('web', (call) => {
     timed++;
