@@ -9,7 +9,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { Routes, type Binding } from '../src/net/index.js';
+import { Routes, type VifRoute } from '../src/net/index.js';
 import { run } from '../src/net/ip.js';
 
 const GUESTS = Number(process.env.BENCH_GUESTS ?? 1000);
@@ -52,7 +52,7 @@ async function main(): Promise<void> {
   await execFileP('ip', ['netns', 'add', ns]);
   // Setup in two processes: `ip -batch` for links, addresses and routes, one
   // `tee` for every proxy_arp, the state up() leaves behind for each guest.
-  const guests: Binding[] = [];
+  const guests: VifRoute[] = [];
   const lines: string[] = [];
   for (let i = 1; i <= GUESTS; i++) {
     const vif = `vif${i}.0`;

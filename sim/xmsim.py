@@ -32,6 +32,8 @@ if XM_VERSION not in ('4.1', '3.0.3'):
     sys.stderr.write('xm-sim: XMSIM_XM_VERSION must be 4.1 or 3.0.3\n')
     sys.exit(2)
 OLD_XM = FLAVOUR == 'xm' and XM_VERSION == '3.0.3'
+# xl's flags for a guest that has shut down (poweroff) and is not yet destroyed.
+SHUT_DOWN = '---s--'
 DOM0 = {'name': 'Domain-0', 'domid': 0, 'memory': 1024, 'vcpus': 2, 'flags': 'r-----', 'created': 0.0}
 
 
@@ -87,11 +89,17 @@ class State:
         self.dirty = True
 
     def reap(self):
-        # Domains whose shutdown has finished are gone (on_poweroff=destroy).
+        # Domains whose shutdown has finished are gone (on_poweroff=destroy),
+        # after lingering, listed as shut down, while Xen tears them down.
         now = time.time()
         for d in list(self.domains):
-            if d.get('down_at') is not None and d['down_at'] <= now:
+            if d.get('down_at') is None or d['down_at'] > now:
+                continue
+            if d.get('gone_at', d['down_at']) <= now:
                 self.remove(d)
+            elif d['flags'] != SHUT_DOWN:
+                d['flags'] = SHUT_DOWN
+                self.save()
 
     def remove(self, d):
         self.domains.remove(d)
@@ -113,6 +121,12 @@ class State:
         v = self.data.get('shutdown_delay_ms')
         if v is None:
             v = int(os.environ.get('XMSIM_SHUTDOWN_DELAY_MS', '300'))
+        return v / 1000.0
+
+    def shutdown_linger(self):
+        v = self.data.get('shutdown_linger_ms')
+        if v is None:
+            v = int(os.environ.get('XMSIM_SHUTDOWN_LINGER_MS', '0'))
         return v / 1000.0
 
 
@@ -188,18 +202,14 @@ def take_fault(sub):
 # hotplug script fails without the toolstack noticing.
 NO_VIF = False
 
-# Set by a 'linger' or 'thenfail' fault: what happens once the answer is out.
-AFTER_ANSWER = None
-
 
 def apply_fault(f):
-    global NO_VIF, AFTER_ANSWER
+    global NO_VIF
     kind = f['kind']
+    if f.get('novif'):
+        NO_VIF = True
     if kind == 'novif':
         NO_VIF = True
-        return
-    if kind in ('linger', 'thenfail'):
-        AFTER_ANSWER = f
         return
     if kind == 'fail':
         raise Exit(f['status'], f['text'] + '\n')
@@ -657,13 +667,14 @@ def cmd_shutdown(st_unused, args):
                 raise Exit(1, 'shutdown failed (rc=-3)\n')
             raise Exit(1, 'Error: Cannot shutdown privileged domain Domain-0\n')
         name, domid = d['name'], d['domid']
-        delay = st.shutdown_delay()
+        delay, linger = st.shutdown_delay(), st.shutdown_linger()
         reaper = d.get('down_at') is None
         if reaper:
             d['down_at'] = time.time() + delay
+            d['gone_at'] = d['down_at'] + linger
             st.save()
     if reaper:
-        spawn_reaper(delay)
+        spawn_reaper(delay + linger)
     if FLAVOUR == 'xl':
         sys.stderr.write('Shutting down domain %d\n' % domid)
         sys.stderr.flush()
@@ -672,12 +683,13 @@ def cmd_shutdown(st_unused, args):
     if FLAVOUR == 'xl':
         sys.stderr.write('Waiting for 1 domains\n')
         sys.stderr.flush()
-    # Like xm -w: poll until the name is gone, with no timeout of its own.
-    # Like xm, a numeric id is never "alive" by name, so -w returns at once.
+    # Like xm -w: poll until the domain has shut down (it may stay listed a
+    # while longer), with no timeout of its own. Like xm, a numeric id is
+    # never "alive" by name, so -w returns at once.
     while not ident.isdigit() or FLAVOUR == 'xl':
         with State() as st:
             cur = st.find(ident if FLAVOUR == 'xm' else str(domid))
-            if cur is None or cur['domid'] != domid:
+            if cur is None or cur['domid'] != domid or cur['flags'] == SHUT_DOWN:
                 break
         time.sleep(0.05)
     if FLAVOUR == 'xl':
@@ -772,9 +784,7 @@ def ctl_fault(args):
     g.add_argument('--hang', action='store_true')
     g.add_argument('--delay', type=int, metavar='MS')
     g.add_argument('--garbage', action='store_true')
-    g.add_argument('--no-vif', action='store_true')
-    g.add_argument('--then-fail', type=int, metavar='N')
-    p.add_argument('--linger', type=int, metavar='MS')
+    p.add_argument('--no-vif', action='store_true')
     g.add_argument('--clear', action='store_true')
     p.add_argument('--status', type=int, default=1)
     p.add_argument('--text', default='Error: simulated failure')
@@ -782,8 +792,10 @@ def ctl_fault(args):
     p.add_argument('--ignore-term', action='store_true')
     p.add_argument('--seed', type=int)
     a = p.parse_args(args)
-    if a.linger is not None and (a.fail is not None or a.hang or a.delay is not None or a.garbage or a.no_vif or a.clear):
-        p.error('--linger goes alone or with --then-fail')
+    if a.no_vif and a.sub != 'create':
+        p.error('--no-vif is a fault of create only')
+    if a.no_vif and (a.fail is not None or a.hang or a.garbage or a.clear):
+        p.error('--no-vif goes alone or with --delay')
     with State() as st:
         faults = st.data['faults']
         if a.sub == 'all' and a.clear:
@@ -795,20 +807,13 @@ def ctl_fault(args):
         elif a.hang:
             faults[a.sub] = {'kind': 'hang', 'times': a.times, 'ignore_term': a.ignore_term}
         elif a.delay is not None:
-            faults[a.sub] = {'kind': 'delay', 'times': a.times, 'ms': a.delay}
+            faults[a.sub] = {'kind': 'delay', 'times': a.times, 'ms': a.delay, 'novif': a.no_vif}
         elif a.garbage:
             faults[a.sub] = {'kind': 'garbage', 'times': a.times, 'seed': a.seed}
-        elif a.then_fail is not None:
-            faults[a.sub] = {'kind': 'thenfail', 'times': a.then_fail, 'status': a.status, 'text': a.text,
-                             'ms': a.linger or 0}
-        elif a.linger is not None:
-            faults[a.sub] = {'kind': 'linger', 'times': a.times, 'ms': a.linger}
         elif a.no_vif:
-            if a.sub != 'create':
-                p.error('--no-vif is a fault of create only')
             faults[a.sub] = {'kind': 'novif', 'times': a.times}
         else:
-            p.error('one of --fail, --hang, --delay, --garbage, --no-vif, --linger, --then-fail, --clear is required')
+            p.error('one of --fail, --hang, --delay, --garbage, --no-vif, --clear is required')
         st.save()
     return ''
 
@@ -837,10 +842,10 @@ def ctl_state(args):
 
 
 def ctl_set(args):
-    if len(args) != 2 or args[0] != 'shutdown-delay' or not args[1].isdigit():
-        raise Exit(2, 'usage: xm-sim set shutdown-delay MS\n')
+    if len(args) != 2 or args[0] not in ('shutdown-delay', 'shutdown-linger') or not args[1].isdigit():
+        raise Exit(2, 'usage: xm-sim set shutdown-delay|shutdown-linger MS\n')
     with State() as st:
-        st.data['shutdown_delay_ms'] = int(args[1])
+        st.data[args[0].replace('-', '_') + '_ms'] = int(args[1])
         st.save()
     return ''
 
@@ -922,13 +927,6 @@ def main():
         sys.stderr.write(err)
     sys.stdout.flush()
     sys.stderr.flush()
-    if AFTER_ANSWER is not None:
-        # The answer is out; the exit comes later, and may say the call failed.
-        time.sleep(AFTER_ANSWER['ms'] / 1000.0)
-        if AFTER_ANSWER['kind'] == 'thenfail':
-            sys.stderr.write(AFTER_ANSWER['text'] + '\n')
-            sys.stderr.flush()
-            status = AFTER_ANSWER['status']
     trace('end')
     return status
 

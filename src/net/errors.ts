@@ -24,7 +24,7 @@ export class NetConfigError extends NetError {
   }
 }
 
-/** A binding (vif name, guest address) was refused before anything ran. */
+/** A vif route (vif name, guest address) was refused before anything ran. */
 export class InvalidBindingError extends NetError {
   readonly code = 'InvalidBinding';
   constructor(
@@ -70,7 +70,7 @@ export class IpOutputError extends NetError {
   }
 }
 
-/** The vif a binding names does not exist (not created yet, or already gone). */
+/** The vif a vif route names does not exist (not created yet, or already gone). */
 export class VifNotFoundError extends NetError {
   readonly code = 'VifNotFound';
   constructor(

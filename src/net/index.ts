@@ -1,6 +1,6 @@
 // src/net: routes from dom0 to its guests, one /32 per vif, never forwarding.
 export { Routes, type RoutesOptions } from './routes.js';
-export type { Binding, Change, Overlap, Piece } from './types.js';
+export type { VifRoute, Change, Overlap, Piece } from './types.js';
 export {
   NetError,
   NetConfigError,

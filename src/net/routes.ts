@@ -6,8 +6,8 @@ import { formatAddress, networkOf, overlap, parseAddress } from './ipv4.js';
 import { dom0Devices, parseLinks, parseProxyArp, parseRoutes } from './kernel.js';
 import { isOurs, planGuest, planRoutes, unsettled } from './plan.js';
 import { hostSysctl, netnsSysctl, type Sysctl } from './sysctl.js';
-import type { Binding, Change, Overlap, Piece } from './types.js';
-import { checkBinding, checkBindings, checkNetns, checkNetwork, VIF_NAME, type Guest, type Network } from './validate.js';
+import type { VifRoute, Change, Overlap, Piece } from './types.js';
+import { checkVifRoute, checkVifRoutes, checkNetns, checkNetwork, VIF_NAME, type Guest, type Network } from './validate.js';
 
 export interface RoutesOptions {
   /** The guests' range, e.g. "172.20.216.0/24". */
@@ -55,9 +55,14 @@ export class Routes {
     this.ahead.catch(() => undefined); // the reconcile that takes it sees the failure
   }
 
+  /** The names of the vif devices that exist now (like vif12.0), from one `ip -j link show`. */
+  async vifs(): Promise<string[]> {
+    return [...parseLinks(await this.ip.json(['link', 'show']))].flatMap(([name]) => (VIF_NAME.test(name) ? [name] : []));
+  }
+
   /** dom0 /32 on the vif, link up, proxy ARP on, and the host route; idempotent. */
-  async up(b: Binding): Promise<void> {
-    const g = checkBinding(this.net, b);
+  async up(b: VifRoute): Promise<void> {
+    const g = checkVifRoute(this.net, b);
     this.ahead = null;
     return this.serial(async () => {
       // All at once: ip -batch runs its commands in the order written, so the
@@ -71,8 +76,8 @@ export class Routes {
   }
 
   /** Removes the guest's routes on the vif and dom0's address from it; a vif already gone is fine. */
-  async down(b: Binding): Promise<void> {
-    const g = checkBinding(this.net, b);
+  async down(b: VifRoute): Promise<void> {
+    const g = checkVifRoute(this.net, b);
     this.ahead = null;
     return this.serial(async () => {
       let onVif;
@@ -114,8 +119,8 @@ export class Routes {
    * address. Commands run only for changes. Returns what it
    * did; if some changes failed, throws ReconcileError after trying the rest.
    */
-  async reconcile(running: readonly Binding[]): Promise<Change[]> {
-    const guests = checkBindings(this.net, running);
+  async reconcile(running: readonly VifRoute[]): Promise<Change[]> {
+    const guests = checkVifRoutes(this.net, running);
     return this.serial(async () => {
       // One dump of every table: the main table's routes, and the local
       // table's routes that say which devices carry dom0's address.

@@ -1,5 +1,5 @@
-/** A running guest as src/net sees it: its backend interface in dom0 and its address. */
-export interface Binding {
+/** A running guest's route as src/net sees it: its backend interface (vif) in dom0 and the guest's address behind it. */
+export interface VifRoute {
   vif: string;
   address: string;
 }

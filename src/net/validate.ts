@@ -1,8 +1,8 @@
-// Input checks that run before any command: a refused binding or option
+// Input checks that run before any command: a refused vif route or option
 // changes nothing on the host.
 import { InvalidBindingError, NetConfigError } from './errors.js';
 import { formatAddress, maskOf, networkOf, parseAddress, parseCidr } from './ipv4.js';
-import type { Binding } from './types.js';
+import type { VifRoute } from './types.js';
 
 /**
  * vif names: "vif" and at most 12 more characters from a safe set (IFNAMSIZ
@@ -51,7 +51,7 @@ export interface Guest {
   addr: number;
 }
 
-export function checkBinding(net: Network, b: Binding): Guest {
+export function checkVifRoute(net: Network, b: VifRoute): Guest {
   const vif: unknown = b?.vif;
   if (typeof vif !== 'string' || !VIF_NAME.test(vif)) {
     throw new InvalidBindingError('vif', vif, 'expected an interface name like vif12.0 (vif + up to 12 of [A-Za-z0-9_.-])');
@@ -69,10 +69,10 @@ export function checkBinding(net: Network, b: Binding): Guest {
   return { vif, address: address as string, addr };
 }
 
-/** Every binding checked, and no address bound to two vifs (two routes would fight). */
-export function checkBindings(net: Network, bindings: readonly Binding[]): Guest[] {
+/** Every vif route checked, and no address bound to two vifs (two routes would fight). */
+export function checkVifRoutes(net: Network, bindings: readonly VifRoute[]): Guest[] {
   if (!Array.isArray(bindings)) throw new InvalidBindingError('bindings', bindings, 'expected a list of bindings');
-  const guests = bindings.map((b) => checkBinding(net, b));
+  const guests = bindings.map((b) => checkVifRoute(net, b));
   const seen = new Map<number, string>();
   for (const g of guests) {
     const other = seen.get(g.addr);

@@ -6,11 +6,8 @@ import { checkName } from './config.js';
 import { ConfigValueError, DomainNotFoundError, ListParseError } from './errors.js';
 import { parseDomid, parseInfo, parseList } from './list.js';
 import { CallQueue } from './queue.js';
-import { run, type RunOptions, type RunResult } from './run.js';
-import type { DomainInfo, DomidOptions, ShutdownOptions, Toolstack, ToolstackKind } from './types.js';
-
-/** What `domid` prints: the id, one line. */
-const ID_LINE = /^\d{1,15}\n$/;
+import { run, type RunResult } from './run.js';
+import type { DomainInfo, ShutdownOptions, Toolstack, ToolstackKind } from './types.js';
 
 export interface DriverOptions {
   kind: ToolstackKind;
@@ -30,7 +27,6 @@ interface CallOptions {
   /** the domain named on the command line, for DomainNotFoundError */
   domain?: string;
   timeoutMs?: number;
-  onStdout?: RunOptions['onStdout'];
 }
 
 export class CliToolstack implements Toolstack {
@@ -48,7 +44,7 @@ export class CliToolstack implements Toolstack {
   async call(args: readonly string[], c: CallOptions = {}): Promise<RunResult> {
     const o = this.opts;
     const r = await this.queue.run(c.key, () =>
-      run(o.command, args, { timeoutMs: c.timeoutMs ?? o.timeoutMs, killGraceMs: o.killGraceMs, maxOutput: o.maxOutput, env: o.env, onStdout: c.onStdout }),
+      run(o.command, args, { timeoutMs: c.timeoutMs ?? o.timeoutMs, killGraceMs: o.killGraceMs, maxOutput: o.maxOutput, env: o.env }),
     );
     if (r.status !== 0) throw classify([o.command, ...args], r.status, r.stderr, r.stdout, c.domain);
     return r;
@@ -92,20 +88,8 @@ export class CliToolstack implements Toolstack {
     }
   }
 
-  async domid(name: string, opts: DomidOptions = {}): Promise<number> {
+  async domid(name: string): Promise<number> {
     checkName('name', name);
-    const early = opts.early;
-    let told = false;
-    // The whole of stdout so far is one id line: what the exit, if it says
-    // success, will confirm (the verdict parses the same text).
-    const onStdout =
-      early === undefined
-        ? undefined
-        : (soFar: string) => {
-            if (told || !ID_LINE.test(soFar)) return;
-            told = true;
-            early(Number(soFar.slice(0, -1)));
-          };
-    return parseDomid(await this.output('domid', ['domid', name], { key: name, domain: name, onStdout }));
+    return parseDomid(await this.output('domid', ['domid', name], { key: name, domain: name }));
   }
 }

@@ -1,5 +1,5 @@
 // The Xen toolstack (xm or xl) behind one typed interface. See docs/design.md.
-export type { DomainInfo, DomidOptions, ShutdownOptions, Toolstack, ToolstackKind, XenState } from './types.js';
+export type { DomainInfo, ShutdownOptions, Toolstack, ToolstackKind, XenState } from './types.js';
 export { openToolstack, detectKind, type OpenOptions } from './open.js';
 export { renderGuestConfig, writeGuestConfig, removeStaleTemporaries, quote, checkName, type GuestSpec, type WriteOptions } from './config.js';
 export { parseList, parseInfo, parseDomid, stateOf } from './list.js';

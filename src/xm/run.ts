@@ -13,11 +13,6 @@ export interface RunOptions {
   /** bytes kept per stream; the rest is read and dropped */
   maxOutput: number;
   env: Readonly<Record<string, string>>;
-  /**
-   * Called with all of stdout read so far, after each piece of it arrives:
-   * an answer can be acted on before the program exits. Must not throw.
-   */
-  onStdout?: ((soFar: string) => void) | undefined;
 }
 
 export interface RunResult {
@@ -66,8 +61,6 @@ export function run(command: string, args: readonly string[], opts: RunOptions):
     const out = new Capture(opts.maxOutput);
     const err = new Capture(opts.maxOutput);
     child.stdout.on('data', out.push);
-    const onStdout = opts.onStdout;
-    if (onStdout !== undefined) child.stdout.on('data', () => onStdout(out.text()));
     child.stderr.on('data', err.push);
     let timedOut = false;
     let killTimer: NodeJS.Timeout | undefined;

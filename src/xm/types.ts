@@ -38,15 +38,5 @@ export interface Toolstack {
   shutdown(name: string, opts?: ShutdownOptions): Promise<void>;
   /** a domain that is already gone counts as destroyed */
   destroy(name: string): Promise<void>;
-  domid(name: string, opts?: DomidOptions): Promise<number>;
-}
-
-export interface DomidOptions {
-  /**
-   * Called once with the id as soon as the toolstack has printed it, before
-   * it exits: xm, a Python program, takes milliseconds more to wind down.
-   * The returned promise still settles on the exit, and may reject after
-   * `early` was called (a tool that answered and then failed). Must not throw.
-   */
-  early?: (id: number) => void;
+  domid(name: string): Promise<number>;
 }

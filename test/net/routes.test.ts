@@ -36,6 +36,16 @@ nsTest(t, 'up sets address, link, proxy ARP and the host route; again is a no-op
   t.same(await ns.vifRoutes(), [], 'changes work after close');
 });
 
+nsTest(t, 'vifs: the vif devices there are, and nothing else', async (t, ns) => {
+  const routes = routesIn(ns);
+  t.same(await routes.vifs(), [], 'none yet');
+  await ns.vif(7);
+  await ns.vif(12);
+  t.same((await routes.vifs()).sort(), ['vif12.0', 'vif7.0'], 'not their peers, nor lo');
+  const gone = new Routes({ range: RANGE, dom0: DOM0, netns: 'domud-test-does-not-exist' });
+  await t.rejects(gone.vifs(), { code: 'IpCommandFailed' });
+});
+
 nsTest(t, 'prefetch: the next reconcile plans from the tables read then, unless a change came between', async (t, ns) => {
   const vif = await ns.vif(2);
   await ns.ip('link', 'set', vif, 'up');

@@ -6,7 +6,7 @@ import { failureOf, Ip, run } from '../../src/net/ip.js';
 import { formatAddress, maskOf, overlap, parseAddress, parseCidr } from '../../src/net/ipv4.js';
 import { dom0Devices, parseLinks, parseProxyArp, parseRoutes } from '../../src/net/kernel.js';
 import { planGuest, planRoutes, unsettled } from '../../src/net/plan.js';
-import { checkBindings, checkNetwork, type Guest } from '../../src/net/validate.js';
+import { checkVifRoutes, checkNetwork, type Guest } from '../../src/net/validate.js';
 import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { netnsSysctl } from '../../src/net/sysctl.js';
@@ -88,7 +88,7 @@ t.test('parsing ip -j output skips what is not IPv4 or not shaped as documented'
 
 t.test('plan: stale routes, settled guests, and what an unsettled guest lacks', async (t) => {
   const net = checkNetwork('172.20.216.0/24', '172.20.216.1');
-  const guests = checkBindings(net, [
+  const guests = checkVifRoutes(net, [
     { vif: 'vif1.0', address: '172.20.216.5' },
     { vif: 'vif2.0', address: '172.20.216.6' },
     { vif: 'vif3.0', address: '172.20.216.7' },

@@ -228,37 +228,6 @@ function suite(f: Flavour): void {
       t.ok((await ts.domid('web')) > 0);
     });
 
-    t.test('domid tells its answer early, before the exit that confirms it', async (t) => {
-      const { ts, ctl, create } = await rig(t, f);
-      await create('web');
-      const want = await ts.domid('web');
-      const told: Array<[number, number]> = [];
-      const early = (n: number) => told.push([n, performance.now()]);
-
-      t.equal(await ts.domid('web', { early }), want);
-      t.same(told.map(([n]) => n), [want], 'once, with the id');
-
-      told.length = 0;
-      await ctl('fault', 'domid', '--linger', '700', '--times', '1');
-      const got = await ts.domid('web', { early });
-      const exited = performance.now();
-      t.equal(got, want);
-      t.equal(told.length, 1);
-      t.ok(exited - told[0]![1] >= 500, `told ${(exited - told[0]![1]).toFixed(0)} ms before the exit`);
-
-      told.length = 0;
-      await ctl('fault', 'domid', '--then-fail', '1', '--text', 'Error: simulated failure after the answer');
-      await t.rejects(ts.domid('web', { early }), ToolstackFailedError, 'the exit has the last word');
-      t.same(told.map(([n]) => n), [want], 'though the answer came first');
-
-      told.length = 0;
-      await ctl('fault', 'domid', '--garbage', '--seed', '7', '--times', '1');
-      await t.rejects(ts.domid('web', { early }), ListParseError);
-      t.same(told, [], 'garbage is never an early id');
-      await t.rejects(ts.domid('nosuch', { early }), DomainNotFoundError);
-      t.same(told, [], 'nor is an error');
-    });
-
     t.test('fault: garbage output is a ListParseError', async (t) => {
       const { ts, ctl, create } = await rig(t, f);
       await create('web');

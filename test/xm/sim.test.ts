@@ -1,6 +1,5 @@
 // The simulator's own behaviour beyond what the driver uses: the words and
 // statuses of the real tools, so other areas can rely on them.
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
@@ -123,36 +122,32 @@ t.test('fault create --no-vif: create succeeds, the guest runs, no vif is asked 
   t.same(st.faults, {}, 'used up');
 });
 
-/** Runs the simulator and notes when its stdout first had something and when it exited. */
-function watched(env: Record<string, string>, args: string[]): Promise<{ status: number | null; stdout: string; stderr: string; answerToExitMs: number }> {
-  return new Promise((res) => {
-    const c = spawn(SIM, args, { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ...env } });
-    let stdout = '';
-    let stderr = '';
-    let answered = Number.NaN;
-    c.stdout.on('data', (b: Buffer) => {
-      if (stdout === '') answered = performance.now();
-      stdout += b.toString();
-    });
-    c.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    c.on('close', (status) => res({ status, stdout, stderr, answerToExitMs: performance.now() - answered }));
-  });
-}
+t.test('fault create --delay with --no-vif: both; --no-vif goes with nothing else', async (t) => {
+  const { env } = creator(t, xl.env);
+  t.match(await sim(env, ['fault', 'create', '--fail', '1', '--no-vif']), { status: 2, stderr: /--no-vif goes alone or with --delay/ });
+  t.equal((await sim(env, ['fault', 'create', '--delay', '50', '--no-vif', '--times', '1'])).status, 0);
+  t.match(JSON.parse((await sim(env, ['state'])).stdout), { faults: { create: { kind: 'delay', ms: 50, novif: true, times: 1 } } });
+  const cfg = join(env.XMSIM_STATE, 'g.cfg');
+  writeFileSync(cfg, CFG);
+  t.equal((await sim(env, ['create', cfg])).status, 0);
+  t.match(JSON.parse((await sim(env, ['state'])).stdout), { domains: [{ name: 'web', vif: false }], faults: {} }, 'made, without a vif');
+});
 
-t.test('fault --linger and --then-fail: the answer first, the exit (and its verdict) later', async (t) => {
-  const { env, check } = creator(t, xm41.env);
-  t.equal((await check(CFG)).status, 0);
-  t.match(await sim(env, ['fault', 'domid', '--fail', '1', '--linger', '100']), { status: 2, stderr: /--linger goes alone or with --then-fail/ });
-
-  t.equal((await sim(env, ['fault', 'domid', '--linger', '600', '--times', '1'])).status, 0);
-  const lingered = await watched(env, ['domid', 'web']);
-  t.match(lingered, { status: 0, stdout: '1\n', stderr: '' });
-  t.ok(lingered.answerToExitMs >= 500, `exited ${lingered.answerToExitMs.toFixed(0)} ms after its answer`);
-
-  t.equal((await sim(env, ['fault', 'domid', '--then-fail', '1', '--status', '4', '--text', 'Error: lost xend', '--linger', '300'])).status, 0);
-  t.match(JSON.parse((await sim(env, ['state'])).stdout), { faults: { domid: { kind: 'thenfail', times: 1, status: 4, ms: 300 } } });
-  const failed = await watched(env, ['domid', 'web']);
-  t.match(failed, { status: 4, stdout: '1\n', stderr: 'Error: lost xend\n' }, 'answered, then failed');
-  t.ok(failed.answerToExitMs >= 200, `failed ${failed.answerToExitMs.toFixed(0)} ms after its answer`);
-  t.match(await watched(env, ['domid', 'web']), { status: 0, stdout: '1\n', stderr: '' }, 'used up');
+t.test('shutdown-linger: a guest that has shut down stays listed, shut down, and -w returns before it goes', async (t) => {
+  for (const f of [xl, xm41]) {
+    const { env, check } = creator(t, f.env);
+    t.equal((await check(CFG)).status, 0);
+    t.equal((await sim(env, ['set', 'shutdown-delay', '100'])).status, 0);
+    t.equal((await sim(env, ['set', 'shutdown-linger', '5000'])).status, 0);
+    t.match(JSON.parse((await sim(env, ['state'])).stdout), { shutdown_delay_ms: 100, shutdown_linger_ms: 5000 });
+    t.equal((await sim(env, ['shutdown', '-w', 'web'])).status, 0, `${f.label}: shutdown -w`);
+    const listed = parseList((await sim(env, ['list'])).stdout).find((d) => d.name === 'web');
+    t.match(listed, { id: 1, state: 'shutdown', flags: '---s--' }, `${f.label}: listed, shut down`);
+    t.match(await sim(env, ['domid', 'web']), { status: 0, stdout: '1\n' }, 'with its id');
+    const gone = async () => !parseList((await sim(env, ['list'])).stdout).some((d) => d.name === 'web');
+    const until = Date.now() + 15_000;
+    while (!(await gone()) && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+    t.ok(await gone(), `${f.label}: gone after the linger`);
+  }
+  t.match(await sim(creator(t, xl.env).env, ['set', 'shutdown-linger', 'x']), { status: 2, stderr: /usage/ });
 });

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { Gate, KeyedMutex } from '../../src/daemon/model/mutex.js';
+import { Gate, KeyedMutex } from '../../../src/daemon/model/mutex.js';
 
 const tick = (ms = 5) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { checkMac, checkName, randomXenMac } from '../../src/daemon/model/names.js';
+import { checkMac, checkName, randomXenMac } from '../../../src/daemon/model/names.js';
 
 t.test('names of the contract', async (t) => {
   for (const ok of ['web1', 'a', '1db', 'a.b_c-d', 'x'.repeat(63)]) t.doesNotThrow(() => checkName(ok), ok);
