@@ -5,7 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { startSandbox } from '../../support/daemon.js';
-import { Client, DOMAIN_IFACE, PROPS, eventually, variant } from '../fixtures/client.js';
+import { Client, DOMAIN_IFACE, PROPS, eventually, variant } from './fixtures/client.js';
 
 const LINGER_MS = 2500;
 
