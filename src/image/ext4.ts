@@ -31,8 +31,9 @@ const parent = (p: string) => p.slice(0, p.lastIndexOf('/')) || '/';
 /** Entries of `dir` in the image (name → mode), or undefined when it is not there. */
 export async function listDir(image: string, dir: string): Promise<Map<string, number> | undefined> {
   const r = await runTool('debugfs', ['-R', `ls -p ${dir === '/' ? '/' : checkPath(dir)}`, image], { step: 'debugfs' });
-  if (r.status !== 0) throw new ImageFailedError('debugfs', `cannot read ${image}`, r.tail);
-  if (/File not found|not a directory/i.test(r.stderr)) return undefined;
+  const errors = r.stderr.split('\n').filter((l) => l !== '' && !/^debugfs \d/.test(l));
+  if (errors.length === 1 && /File not found by ext2_lookup/.test(errors[0]!)) return undefined;
+  if (r.status !== 0 || errors.length > 0) throw new ImageFailedError('debugfs', `cannot list ${dir} in ${image}`, errors);
   const entries = new Map<string, number>();
   // `ls -p`: /inode/mode/uid/gid/name/size/ per entry
   for (const l of r.stdout.split('\n')) {

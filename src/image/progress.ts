@@ -20,7 +20,7 @@ const START: Record<BuildPhase, number> = { download: 0, extract: 0.35, required
 const NEXT: Record<BuildPhase, BuildPhase> = { download: 'extract', extract: 'required', required: 'base', base: 'filesystem', filesystem: 'done', done: 'done' };
 
 /** Packages of a bookworm minbase with a kernel, systemd and sshd (measured): the download phase's first guess. */
-export const EXPECTED_PACKAGES = 160;
+export const EXPECTED_PACKAGES = 135;
 
 export class DebootstrapProgress {
   private phase: BuildPhase = 'download';

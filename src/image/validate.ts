@@ -119,8 +119,17 @@ export function checkSshKey(line: string): string {
   const [, type, b64] = m as unknown as [string, string, string];
   if (!SSH_KEY_TYPES.includes(type)) throw bad(`${JSON.stringify(type.slice(0, 40))} is not a key type (${SSH_KEY_TYPES.join(', ')})`);
   const blob = Buffer.from(b64, 'base64');
-  if (blob.length < 4 || blob.toString('base64') !== b64) throw bad('the key is not valid base64');
-  const n = blob.readUInt32BE(0);
-  if (blob.length < 4 + n || blob.subarray(4, 4 + n).toString('latin1') !== type) throw bad(`the key's data is not a ${type} key`);
+  if (blob.toString('base64') !== b64) throw bad('the key is not valid base64');
+  // RFC 4253 §6.6: the blob is length-prefixed fields, the first the type;
+  // a key cut short (or with bytes after it) does not come out even.
+  const fields: Buffer[] = [];
+  for (let at = 0; at < blob.length; ) {
+    const n = at + 4 <= blob.length ? blob.readUInt32BE(at) : Infinity;
+    if (at + 4 + n > blob.length) throw bad(`the key's data is cut short`);
+    fields.push(blob.subarray(at + 4, at + 4 + n));
+    at += 4 + n;
+  }
+  if (fields.length < 2 || fields[0]!.toString('latin1') !== type) throw bad(`the key's data is not a ${type} key`);
+  if (type === 'ssh-ed25519' && fields[1]!.length !== 32) throw bad('an ed25519 key is 32 bytes');
   return key;
 }
