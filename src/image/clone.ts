@@ -10,7 +10,7 @@ import { ImageExistsError, ImageInvalidError, ImageNoSpaceError, NoSuchImageErro
 import { writeFiles, type ImageFile } from './ext4.js';
 import { mustSucceed, runTool } from './run.js';
 import { hostsFile } from './tree.js';
-import { checkHostname, checkNetwork, checkSize, checkSshKey, netmaskOf } from './validate.js';
+import { checkHostname, checkNetwork, checkSize, checkSshKey } from './validate.js';
 
 export interface CloneOptions {
   /** the image file (absolute) */

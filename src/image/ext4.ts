@@ -28,19 +28,37 @@ function checkPath(p: string): string {
 
 const parent = (p: string) => p.slice(0, p.lastIndexOf('/')) || '/';
 
+/**
+ * Entries (name → mode) of each of `dirs` in the image, undefined for those
+ * that are not there: one debugfs run for all of them (a run costs more than
+ * a listing).
+ */
+export async function listDirs(image: string, dirs: readonly string[]): Promise<Map<string, Map<string, number> | undefined>> {
+  const cmds = dirs.map((d) => `ls -p ${d === '/' ? '/' : checkPath(d)}`);
+  const r = await runTool('debugfs', ['-f', '-', image], { step: 'debugfs', input: cmds.join('\n') + '\n' });
+  const errors = r.stderr.split('\n').filter((l) => l !== '' && !/^debugfs \d/.test(l) && !/: (File not found by ext2_lookup|Ext2 inode is not a directory)\s*$/.test(l));
+  if (r.status !== 0 || errors.length > 0) throw new ImageFailedError('debugfs', `cannot list ${dirs.join(', ')} in ${image}`, errors);
+  const result = new Map<string, Map<string, number> | undefined>(dirs.map((d) => [d, undefined]));
+  let current: Map<string, number> | undefined;
+  let at = -1;
+  for (const l of r.stdout.split('\n')) {
+    if (l.startsWith('debugfs: ls -p ')) {
+      current = undefined;
+      at++;
+      continue;
+    }
+    // `ls -p`: /inode/mode/uid/gid/name/size/ per entry; a directory always has `.`
+    const f = l.split('/');
+    if (f.length < 7 || at < 0 || at >= dirs.length) continue;
+    if (current === undefined) result.set(dirs[at]!, (current = new Map()));
+    if (f[5] !== '.' && f[5] !== '..') current.set(f[5]!, parseInt(f[2]!, 8));
+  }
+  return result;
+}
+
 /** Entries of `dir` in the image (name → mode), or undefined when it is not there. */
 export async function listDir(image: string, dir: string): Promise<Map<string, number> | undefined> {
-  const r = await runTool('debugfs', ['-R', `ls -p ${dir === '/' ? '/' : checkPath(dir)}`, image], { step: 'debugfs' });
-  const errors = r.stderr.split('\n').filter((l) => l !== '' && !/^debugfs \d/.test(l));
-  if (errors.length === 1 && /File not found by ext2_lookup/.test(errors[0]!)) return undefined;
-  if (r.status !== 0 || errors.length > 0) throw new ImageFailedError('debugfs', `cannot list ${dir} in ${image}`, errors);
-  const entries = new Map<string, number>();
-  // `ls -p`: /inode/mode/uid/gid/name/size/ per entry
-  for (const l of r.stdout.split('\n')) {
-    const f = l.split('/');
-    if (f.length >= 7 && f[5] !== '.' && f[5] !== '..') entries.set(f[5]!, parseInt(f[2]!, 8));
-  }
-  return entries;
+  return (await listDirs(image, [dir])).get(dir);
 }
 
 /** The contents of `path` in the image; ImageFailedError when it is not a readable file. */
@@ -67,17 +85,16 @@ export async function readLink(image: string, path: string): Promise<string> {
  */
 export async function writeFiles(image: string, files: readonly ImageFile[], privateDirs: readonly string[] = [], signal?: AbortSignal): Promise<void> {
   const dirs = [...new Set(files.map((f) => parent(checkPath(f.path))))];
-  const listings = new Map<string, Map<string, number> | undefined>();
-  const list = async (d: string) => {
-    if (!listings.has(d)) listings.set(d, await listDir(image, d));
-    return listings.get(d);
-  };
+  const ancestors = new Set<string>(['/']);
+  for (let d of dirs) for (; d !== '/'; d = parent(d)) ancestors.add(d);
+  const listings = await listDirs(image, [...ancestors].sort());
+  const list = (d: string) => listings.get(d);
   const cmds: string[] = [];
   const made = new Set<string>(['/']);
-  const ensureDir = async (d: string): Promise<void> => {
+  const ensureDir = (d: string): void => {
     if (made.has(d)) return;
-    await ensureDir(parent(d));
-    const mode = (await list(parent(d)))?.get(d.slice(d.lastIndexOf('/') + 1));
+    ensureDir(parent(d));
+    const mode = list(parent(d))?.get(d.slice(d.lastIndexOf('/') + 1));
     if (mode === undefined) {
       cmds.push(`mkdir ${d}`, `sif ${d} mode 0${(0o40000 | (privateDirs.includes(d) ? 0o700 : 0o755)).toString(8)}`, `sif ${d} uid 0`, `sif ${d} gid 0`);
       listings.set(d, new Map());
@@ -86,12 +103,12 @@ export async function writeFiles(image: string, files: readonly ImageFile[], pri
     }
     made.add(d);
   };
-  for (const d of dirs) await ensureDir(d);
+  for (const d of dirs) ensureDir(d);
   const stage = mkdtempSync(join(tmpdir(), 'domud-debugfs-'));
   try {
     for (const [i, f] of files.entries()) {
       writeFileSync(join(stage, `f${i}`), f.content);
-      const here = await list(parent(f.path));
+      const here = list(parent(f.path));
       if (here?.has(f.path.slice(f.path.lastIndexOf('/') + 1))) cmds.push(`rm ${f.path}`);
       cmds.push(`write f${i} ${f.path}`, `sif ${f.path} mode 0${(0o100000 | (f.mode & 0o7777)).toString(8)}`, `sif ${f.path} uid 0`, `sif ${f.path} gid 0`);
     }

@@ -15,6 +15,8 @@ export interface ToolOptions {
   /** added to the clean environment */
   env?: Readonly<Record<string, string>> | undefined;
   cwd?: string | undefined;
+  /** written to its stdin (else stdin is /dev/null) */
+  input?: string | undefined;
   /** each line of stdout and stderr, as it comes */
   onLine?: ((line: string) => void) | undefined;
   /** between SIGTERM and SIGKILL of the group on cancel */
@@ -44,10 +46,13 @@ export function runTool(command: string, args: readonly string[], opts: ToolOpti
     const child = spawn(command, args, {
       env: { PATH: TOOL_PATH, LANG: 'C', LC_ALL: 'C', ...opts.env },
       cwd: opts.cwd,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       detached: true,
       shell: false,
     });
+    // A tool that exits without reading all of it must not crash us with EPIPE.
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.end(opts.input);
     const tail: string[] = [];
     let stdout = '';
     let stderr = '';
@@ -69,8 +74,8 @@ export function runTool(command: string, args: readonly string[], opts: ToolOpti
         for (const p of parts) line(p);
       };
     };
-    child.stdout.on('data', reader(true));
-    child.stderr.on('data', reader(false));
+    child.stdout!.on('data', reader(true));
+    child.stderr!.on('data', reader(false));
     let cancelled = false;
     let killTimer: NodeJS.Timeout | undefined;
     const group = (sig: NodeJS.Signals) => {

@@ -73,12 +73,6 @@ export function checkPrefix(prefix: number): number {
   return prefix;
 }
 
-/** `a.b.c.d` for a prefix length. */
-export function netmaskOf(prefix: number): string {
-  const m = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-  return [24, 16, 8, 0].map((s) => (m >>> s) & 255).join('.');
-}
-
 /** The address and the gateway are hosts of one subnet, and not the same host. */
 export function checkNetwork(address: string, prefix: number, gateway: string): void {
   const a = ipv4ToNumber('address', address);
