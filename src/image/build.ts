@@ -96,12 +96,8 @@ export const buildDirOf = (dir: string, name: string) => join(dir, `.${name}.bui
 const NEARLY_FULL = 1024 * 1024;
 
 function nearlyFull(dir: string): boolean {
-  try {
-    const s = statfsSync(dir);
-    return s.bavail * s.bsize < NEARLY_FULL;
-  } catch {
-    return false;
-  }
+  const s = statfsSync(dir, { bigint: false });
+  return s.bavail * s.bsize < NEARLY_FULL;
 }
 
 function logTail(path: string): string[] {
@@ -125,6 +121,7 @@ export async function buildImage(o: BuildOptions): Promise<ImageInfo> {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') throw new ImageBusyError(plan.name, build);
     if (code === 'ENOSPC') throw new ImageNoSpaceError(o.dir, 'start');
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new ImageInvalidError('dir', `${o.dir} is not a directory`);
     throw e;
   }
   const progress = new DebootstrapProgress();

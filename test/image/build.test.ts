@@ -217,4 +217,18 @@ t.test('a full disk: NoSpace naming the directory, and nothing left', async (t) 
   t.match(e2, { dir, step: 'mke2fs' });
   t.same(entries(dir), []);
   t.ok(statSync(dir).isDirectory() && !existsSync(join(dir, 'x.img')));
+  // no inode left for the build directory itself
+  const full = smallDisk(t, 4 * MiB, 1);
+  await t.rejects(simBuild(full, 'x'), { constructor: ImageNoSpaceError, code: 'NoSpace', step: 'start' });
+});
+
+t.test('an image directory that is not there', async (t) => {
+  const dir = t.testdir();
+  await t.rejects(simBuild(join(dir, 'missing'), 'x'), { constructor: ImageInvalidError, code: 'InvalidArgument', field: 'dir' });
+  writeFileSync(join(dir, 'file'), '');
+  await t.rejects(simBuild(join(dir, 'file'), 'x'), { constructor: ImageInvalidError, code: 'InvalidArgument', field: 'dir' });
+  mkdirSync(join(dir, 'odd.img'));
+  t.same(listImages(dir), [], 'a directory named like an image is none');
+  t.throws(() => removeImage(dir, 'odd'), { code: 'ERR_FS_EISDIR' }, 'and is not removed');
+  t.throws(() => removeImage(dir, '../x'), ImageInvalidError);
 });

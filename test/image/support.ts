@@ -18,10 +18,11 @@ export function simBuild(dir: string, name: string, over: Partial<BuildOptions> 
 }
 
 /** A tmpfs of `bytes` at a new directory, unmounted and removed when the test ends. */
-export function smallDisk(t: Test, bytes: number): string {
+export function smallDisk(t: Test, bytes: number, inodes?: number): string {
   // not under t.testdir(): tap removes that before this test's teardowns run
   const dir = mkdtempSync(join(tmpdir(), 'domud-small-'));
-  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${bytes},mode=0755`, 'domud-test', dir]);
+  const more = inodes === undefined ? '' : `,nr_inodes=${inodes}`;
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${bytes},mode=0755${more}`, 'domud-test', dir]);
   t.teardown(() => {
     execFileSync('umount', [dir]);
     rmSync(dir, { recursive: true, force: true });

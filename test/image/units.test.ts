@@ -3,7 +3,11 @@ import { join } from 'node:path';
 import t from 'tap';
 import { aptMirror, distributionOf, DebootstrapProgress, hostRelease, kernelPackage, type BuildProgress } from '../../src/image/index.js';
 import { mountsUnder } from '../../src/image/mounts.js';
-import { kernelsIn, lockRoot } from '../../src/image/tree.js';
+import { kernelsIn, lockRoot, prepareTree } from '../../src/image/tree.js';
+import { unmountUnder } from '../../src/image/mounts.js';
+import { ImageFailedError } from '../../src/image/index.js';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { compareKernels } from '../../src/image/version.js';
 
 t.test("debootstrap's own output of a bookworm build, line by line", async (t) => {
@@ -117,4 +121,26 @@ t.test("kernels in /boot, newest first, only those with an initrd", async (t) =>
   t.equal(compareKernels('1.0', '1.0'), 0);
   t.ok(compareKernels('1.0a', '1.0') < 0, 'newer sorts first');
   t.ok(compareKernels('1.0~rc1', '1.0') > 0);
+});
+
+t.test('a tree whose paths lead out of it is refused, not followed', async (t) => {
+  const boot = { 'vmlinuz-6.1.0-28-amd64': '', 'initrd.img-6.1.0-28-amd64': '' };
+  const outside = t.testdir();
+  const linked = t.testdir({ boot: { ...boot, grub: t.fixture('symlink', outside) }, usr: { sbin: { sshd: '' } }, etc: { ssh: {} } });
+  t.throws(() => prepareTree(linked), { constructor: ImageFailedError, code: 'ImageFailed', step: 'prepare', message: /boot\/grub is not a directory/ });
+  const odd = t.testdir({ boot, vmlinuz: {}, usr: { sbin: { sshd: '' } }, etc: { ssh: {} } });
+  t.throws(() => prepareTree(odd), { constructor: ImageFailedError, code: 'ImageFailed', message: /\/vmlinuz is neither a file nor a link/ });
+});
+
+t.test('a busy mount is detached, and then the directory is clear', async (t) => {
+  const dir = t.testdir();
+  const m = join(dir, 'root/proc');
+  mkdirSync(m, { recursive: true });
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'domud-test', m]);
+  const busy = spawn('sleep', ['60'], { cwd: m, stdio: 'ignore' });
+  t.teardown(() => busy.kill());
+  await new Promise((res) => busy.on('spawn', res));
+  await unmountUnder(dir);
+  t.same(mountsUnder(dir), []);
+  await unmountUnder(join(dir, 'missing'));
 });
