@@ -10,12 +10,18 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } f
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { buildImage, cloneImage, listDir, readFile, readLink, NETWORK_FILE, type BuildProgress } from '../../src/image/index.js';
+import { buildImage, cloneImage, listDir, readFile, readLink, removeLeftovers, NETWORK_FILE, type BuildProgress } from '../../src/image/index.js';
 
 const GiB = 1024 ** 3;
 const CACHE = join(homedir(), '.cache/domud/images');
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHxwHZIX/bLFhcJpa3chfXn8RW2PNE2qnC6k6FR4wXSV alice@desk';
 
+// A run killed by tap's timeout leaves its directory and debootstrap's
+// mounts: clear them first, as the daemon does at start-up.
+for (const old of readdirSync('/var/tmp').filter((f) => f.startsWith('domud-images-'))) {
+  await removeLeftovers(join('/var/tmp', old));
+  rmSync(join('/var/tmp', old), { recursive: true, force: true });
+}
 const work = mkdtempSync('/var/tmp/domud-images-');
 t.teardown(() => rmSync(work, { recursive: true, force: true }));
 mkdirSync(join(CACHE, 'debootstrap'), { recursive: true });
