@@ -299,6 +299,12 @@ def xl_cmdline(d):
 
 
 def xl_disk(spec):
+    if '=' in spec.split(',')[0]:
+        # key=value form (xl-disk-configuration.txt); target= is last and takes the rest
+        head, _, target = spec.partition('target=')
+        kv = dict(i.strip().partition('=')[::2] for i in head.split(',') if i.strip())
+        return {'pdev_path': target, 'vdev': kv.get('vdev', ''), 'format': kv.get('format', 'raw'),
+                'readwrite': 1 if kv.get('access', 'rw') in ('w', 'rw') else 0}
     items = spec.split(',')
     target = items[0].split(':', 1)[-1]
     return {'pdev_path': target, 'vdev': items[1] if len(items) > 1 else '',
@@ -314,7 +320,8 @@ def list_long(doms):
                 'c_info': {'type': 'pv', 'name': d['name']},
                 'b_info': {'max_vcpus': d['vcpus'], 'max_memkb': d['memory'] * 1024,
                            'target_memkb': d['memory'] * 1024, 'kernel': d.get('kernel', ''),
-                           'cmdline': xl_cmdline(d), 'ramdisk': d.get('ramdisk', '')},
+                           'cmdline': xl_cmdline(d), 'ramdisk': d.get('ramdisk', ''),
+                           'bootloader': d.get('bootloader', '')},
                 'disks': [xl_disk(x) for x in d.get('disks', [])],
                 'nics': [dict(n, devid=i) for i, n in enumerate(d.get('nics', []))],
                 'on_poweroff': 'destroy', 'on_reboot': 'restart', 'on_crash': 'destroy'}})
@@ -329,6 +336,8 @@ def list_long(doms):
                 if d.get(k):
                     img.append([k, d[k]])
             e.append(['image', img])
+        if d.get('bootloader'):
+            e.append(['bootloader', d['bootloader']])
         for n in d.get('nics', []):
             e.append(['device', ['vif'] + [[k, v] for k, v in n.items()]])
         e += [['state', xm_flags(d)], ['cpu_time', cpu_time(d)], ['online_vcpus', d['vcpus']]]
@@ -364,7 +373,8 @@ def cmd_info(st, args):
 
 # ---------------------------------------------------------------- config files
 
-XM_OPTIONS = {'name': str, 'memory': int, 'vcpus': int, 'kernel': str, 'ramdisk': str, 'root': str, 'extra': str}
+XM_OPTIONS = {'name': str, 'memory': int, 'vcpus': int, 'kernel': str, 'ramdisk': str, 'root': str, 'extra': str,
+              'bootloader': str}
 
 
 def read_config_xm(path, extra=()):
@@ -562,6 +572,20 @@ def config_value(cfg, key, kind, default=None):
 
 # ---------------------------------------------------------------- create
 
+def boot_from_disk(disks):
+    # pygrub reads the kernel from the first disk; a missing image fails the
+    # way the bootloader's failure surfaces in each tool.
+    first = disks[0] if disks and isinstance(disks[0], str) else ''
+    path = xl_disk(first)['pdev_path'] if first else ''
+    if path and os.path.isfile(path):
+        return
+    if FLAVOUR == 'xl':
+        raise Exit(3, 'libxl: error: libxl_bootloader.c:637:bootloader_finished: bootloader failed - consult logfile '
+                      '/var/log/xen/bootloader.1.log\nlibxl: error: libxl_create.c:1790:domcreate_rebuild_done: '
+                      'cannot (re-)build domain: -3\n')
+    raise Exit(1, "Error: Boot loader didn't return any data!\n")
+
+
 def cmd_create(st_unused, args):
     paths = [a for a in args if not a.startswith('-') and '=' not in a]
     extra = [a for a in args if not a.startswith('-') and '=' in a]
@@ -584,7 +608,10 @@ def cmd_create(st_unused, args):
     memory = config_value(cfg, 'memory', int, 128)
     vcpus = config_value(cfg, 'vcpus', int, 1)
     kernel = config_value(cfg, 'kernel', str)
-    if not kernel:
+    bootloader = config_value(cfg, 'bootloader', str)
+    if bootloader and not kernel:
+        boot_from_disk(config_value(cfg, 'disk', list, []))
+    elif not kernel:
         if FLAVOUR == 'xm':
             raise Exit(1, 'Error: No kernel specified\n')
         raise Exit(1, 'libxl: error: libxl_dom.c:700:libxl__build_pv: no kernel specified\n'
@@ -614,7 +641,7 @@ def cmd_create(st_unused, args):
         d = {'name': name, 'domid': domid, 'memory': memory, 'vcpus': vcpus, 'flags': '-b----',
              'created': time.time(), 'down_at': None, 'kernel': kernel, 'ramdisk': cfg.get('ramdisk', ''),
              'root': cfg.get('root', ''), 'args': cfg.get('extra', ''), 'disks': disks, 'nics': nics,
-             'vif': False, 'config': os.path.abspath(path)}
+             'vif': False, 'config': os.path.abspath(path), 'bootloader': bootloader or ''}
         if nics and vifs_wanted() and not NO_VIF:
             if not vif_add(domid):
                 if FLAVOUR == 'xl':

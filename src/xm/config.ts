@@ -13,8 +13,8 @@ export interface GuestSpec {
   /** MiB */
   memory: number;
   vcpus: number;
-  /** absolute path */
-  kernel: string;
+  /** absolute path; absent when the guest boots from its `image` */
+  kernel?: string | undefined;
   ramdisk?: string | undefined;
   /** e.g. `/dev/xvda1 ro` */
   root?: string | undefined;
@@ -23,6 +23,14 @@ export interface GuestSpec {
   /** `TARGET,VDEV,MODE`, e.g. `phy:/dev/vg0/web,xvda1,w` */
   disks: string[];
   vif: { mac: string; ip: string; script: string };
+  /**
+   * The guest's own disk image (a raw file holding one filesystem, see
+   * src/image), attached as `xvda` and booted by pygrub from the kernel in
+   * it: instead of `kernel`, `ramdisk` and `root`. The toolstack decides the
+   * disk syntax: xl's key=value form (docs/misc/xl-disk-configuration.txt),
+   * or xm's `file:` form, which xl reads only as a deprecated alias.
+   */
+  image?: { path: string; toolstack: 'xm' | 'xl' } | undefined;
 }
 
 /** xend's name characters minus `/` (it would break file paths); not all digits, not led by `-`. */
@@ -78,6 +86,34 @@ function vif(v: GuestSpec['vif']): string {
   return quote('vif', `mac=${v.mac},ip=${v.ip},script=${v.script}`);
 }
 
+/**
+ * The image as xvda, writable, raw. xl: `target=` last, as the grammar asks
+ * (everything after it is the path). Both forms split on `,`, and xl trims
+ * blanks, so the path may hold neither.
+ */
+function imageDisk(image: NonNullable<GuestSpec['image']>): string {
+  const path = absolutePath('image.path', image.path);
+  if (!/^[^\s,]+$/.test(path)) throw new ConfigValueError('image.path', `${JSON.stringify(path)} holds a comma or a blank`);
+  if (image.toolstack === 'xl') return quote('image.path', `format=raw, vdev=xvda, access=rw, target=${path}`);
+  if (image.toolstack === 'xm') return quote('image.path', `file:${path},xvda,w`);
+  throw new ConfigValueError('image.toolstack', `${JSON.stringify(image.toolstack)} is not xm or xl`);
+}
+
+/** How the guest boots: a kernel of dom0's, or pygrub reading the one in its image. */
+function boot(spec: GuestSpec): string[] {
+  if (spec.image === undefined) {
+    if (spec.kernel === undefined) throw new ConfigValueError('kernel', 'a guest needs a kernel or an image');
+    const lines = [`kernel = ${quote('kernel', absolutePath('kernel', spec.kernel))}`];
+    if (spec.ramdisk !== undefined) lines.push(`ramdisk = ${quote('ramdisk', absolutePath('ramdisk', spec.ramdisk))}`);
+    if (spec.root !== undefined) lines.push(`root = ${quote('root', spec.root)}`);
+    return lines;
+  }
+  for (const f of ['kernel', 'ramdisk', 'root'] as const) {
+    if (spec[f] !== undefined) throw new ConfigValueError(f, 'does not combine with image (pygrub takes it from the image)');
+  }
+  return ['bootloader = "pygrub"'];
+}
+
 /** The config file text; throws ConfigValueError naming the first bad field. */
 export function renderGuestConfig(spec: GuestSpec): string {
   const lines = [
@@ -85,12 +121,11 @@ export function renderGuestConfig(spec: GuestSpec): string {
     `name = ${quote('name', checkName('name', spec.name))}`,
     `memory = ${integer('memory', spec.memory, 1, 16 * 1024 * 1024)}`,
     `vcpus = ${integer('vcpus', spec.vcpus, 1, 4096)}`,
-    `kernel = ${quote('kernel', absolutePath('kernel', spec.kernel))}`,
+    ...boot(spec),
   ];
-  if (spec.ramdisk !== undefined) lines.push(`ramdisk = ${quote('ramdisk', absolutePath('ramdisk', spec.ramdisk))}`);
-  if (spec.root !== undefined) lines.push(`root = ${quote('root', spec.root)}`);
   if (spec.extra !== undefined) lines.push(`extra = ${quote('extra', spec.extra)}`);
-  if (spec.disks.length > 0) lines.push(`disk = [ ${spec.disks.map((d, i) => disk(`disks[${i}]`, d)).join(', ')} ]`);
+  const disks = [...(spec.image !== undefined ? [imageDisk(spec.image)] : []), ...spec.disks.map((d, i) => disk(`disks[${i}]`, d))];
+  if (disks.length > 0) lines.push(`disk = [ ${disks.join(', ')} ]`);
   lines.push(`vif = [ ${vif(spec.vif)} ]`, 'on_poweroff = "destroy"', 'on_reboot = "restart"', 'on_crash = "destroy"');
   return lines.join('\n') + '\n';
 }

@@ -1,0 +1,88 @@
+// Images (issue #23): building one against debootstrap alone with the same
+// suite, variant, packages, mirror and package cache (target ≤ 1.1×), and
+// cloning + customising a 1 GiB and a 4 GiB image (target ≤ 2 s, and not
+// growing with the image's size).
+//
+// The build part runs the real debootstrap, as root, with the Debian archive
+// of dom0's apt sources; it takes minutes a run. BENCH_IMAGES_BUILDS=N runs it
+// N times each (default 1; 0 skips it). The clone part needs only e2fsprogs:
+// its images are the stand-in's tree plus 512 MiB of data, about what a
+// bookworm image with a kernel holds, since what a sparse copy costs is the
+// data in the image.
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildImage, cloneImage, planBuild, removeClone } from '../src/image/index.js';
+
+// dist/bench/images.js and bench/images.ts are both two levels below the root
+const SIM = resolve(dirname(fileURLToPath(import.meta.url)), '../../sim/debootstrap-sim');
+const GiB = 1024 ** 3;
+const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHxwHZIX/bLFhcJpa3chfXn8RW2PNE2qnC6k6FR4wXSV bench@dom0';
+const round = (x: number) => Math.round(x * 1000) / 1000;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+function debootstrapAlone(argv: string[]): Promise<void> {
+  return new Promise((res, rej) => {
+    const c = spawn('debootstrap', argv, { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C', LC_ALL: 'C' }, stdio: ['ignore', 'ignore', 'inherit'] });
+    c.on('error', rej);
+    c.on('close', (s) => (s === 0 ? res() : rej(new Error(`debootstrap: exit status ${s}`))));
+  });
+}
+
+async function benchBuild(work: string, runs: number): Promise<void> {
+  const cacheDir = join(homedir(), '.cache/domud/images/debootstrap');
+  mkdirSync(cacheDir, { recursive: true });
+  const opts = { dir: work, name: 'bench', suite: 'bookworm', size: 2 * GiB, cacheDir };
+  const argv = planBuild(opts).argv(join(work, 'alone'));
+  // one unmeasured run fills the package cache, so neither side pays the network
+  await debootstrapAlone(argv);
+  rmSync(join(work, 'alone'), { recursive: true, force: true });
+  const alone: number[] = [];
+  const ours: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    let t0 = performance.now();
+    await debootstrapAlone(argv);
+    alone.push((performance.now() - t0) / 1000);
+    rmSync(join(work, 'alone'), { recursive: true, force: true });
+    t0 = performance.now();
+    const img = await buildImage(opts);
+    ours.push((performance.now() - t0) / 1000);
+    rmSync(img.path);
+  }
+  console.log(JSON.stringify({ bench: 'images.build.debootstrap', unit: 's', p50: round(median(alone)), runs }));
+  console.log(JSON.stringify({ bench: 'images.build.domud', unit: 's', p50: round(median(ours)), runs }));
+  console.log(JSON.stringify({ bench: 'images.build.overhead', unit: 'ratio', ratio: round(median(ours) / median(alone)), target: 1.1 }));
+}
+
+async function benchClone(work: string): Promise<void> {
+  const p50: Record<string, number> = {};
+  for (const size of [1 * GiB, 4 * GiB]) {
+    const label = `${size / GiB}GiB`;
+    const dir = join(work, label);
+    mkdirSync(dir);
+    const img = await buildImage({ dir, name: 'base', suite: 'bookworm', mirror: 'http://deb.debian.org/debian', size, debootstrap: SIM, env: { DEBOOTSTRAP_SIM_FILL: String(512 * 1024 * 1024) } });
+    const times: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const target = join(dir, `guest${i}.img`);
+      const t0 = performance.now();
+      await cloneImage({ image: img.path, target, diskSize: size + GiB, hostname: `guest${i}`, address: '172.20.216.5', prefix: 24, gateway: '172.20.216.1', sshKey: KEY });
+      const ms = performance.now() - t0;
+      if (i > 0) times.push(ms); // the first warms the page cache
+      removeClone(target);
+    }
+    p50[label] = median(times);
+    console.log(JSON.stringify({ bench: `images.clone.${label}`, unit: 'ms', p50: round(p50[label]!), max: round(Math.max(...times)), target: 2000, ratio: round(p50[label]! / 2000) }));
+  }
+  console.log(JSON.stringify({ bench: 'images.clone.growth', unit: 'ratio', ratio: round(p50['4GiB']! / p50['1GiB']!), target: 1.1 }));
+}
+
+const work = mkdtempSync('/var/tmp/domud-bench-images-');
+try {
+  await benchClone(work);
+  const runs = Number(process.env.BENCH_IMAGES_BUILDS ?? '1');
+  if (runs > 0) await benchBuild(work, runs);
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
