@@ -2,6 +2,7 @@
 // and, when it is not ok, what to do about it. Run when the page is first
 // shown and on "Check again": checking reads many files on the host.
 import Adw from 'gi://Adw?version=1';
+import GLib from 'gi://GLib';
 import Gtk from 'gi://Gtk?version=4.0';
 import type { DomudClient, HostCheck } from './client.js';
 import { explain } from './errors.js';
@@ -72,8 +73,9 @@ export class HostPage {
 
 function row(c: HostCheck): Adw.ActionRow {
   const [verdict, icon, css] = VERDICT[c.status] ?? [c.status, 'dialog-question-symbolic', 'dim-label'];
-  // The daemon's text is plain: it may hold '<' or '&'.
-  const r = new Adw.ActionRow({ title: TITLES[c.id] ?? c.id, subtitle: c.message, use_markup: false });
+  // Rows take markup (libadwaita 1.2 parses it whatever use-markup says);
+  // the daemon's text is plain and may hold '<' or '&'.
+  const r = new Adw.ActionRow({ title: TITLES[c.id] ?? c.id, subtitle: GLib.markup_escape_text(c.message, -1) });
   r.add_prefix(new Gtk.Image({ icon_name: icon, css_classes: [css] }));
   r.add_suffix(new Gtk.Label({ label: verdict, css_classes: [css] }));
   return r;
