@@ -69,7 +69,9 @@ export class MainWindow {
 
   private build(client: DomudClient): void {
     const store = new GuestStore(client.objects);
-    const selection = new Gtk.SingleSelection({ model: store.model, autoselect: false, can_unselect: true });
+    // The model after autoselect is off, or the first guest would be selected unasked.
+    const selection = new Gtk.SingleSelection({ autoselect: false, can_unselect: true });
+    selection.model = store.model;
     const details = new GuestDetails(client, this.window);
     selection.connect('notify::selected-item', () => details.show(selection.selected_item as GuestItem | null));
     const scroller = new Gtk.ScrolledWindow({ child: guestList(selection), hexpand: true, hscrollbar_policy: Gtk.PolicyType.NEVER });
