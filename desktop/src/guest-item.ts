@@ -3,7 +3,6 @@
 // when PropertiesChanged says they changed.
 import GObject from 'gi://GObject';
 import Gio from 'gi://Gio';
-import { cached } from './client.js';
 
 const str = (name: string) => GObject.ParamSpec.string(name, '', '', GObject.ParamFlags.READABLE, '');
 const int = (name: string, min: number) => GObject.ParamSpec.int64(name, '', '', GObject.ParamFlags.READABLE, min, Number.MAX_SAFE_INTEGER, min);
@@ -92,15 +91,18 @@ export class GuestItem extends GObject.Object {
     return this.f.createdAt;
   }
 
-  /** Copies the proxy's cached properties; notifies only what changed. */
-  update(p: Gio.DBusProxy): void {
+  /**
+   * Copies the proxy's cached properties; notifies only what changed, and
+   * nothing while the item is new (no row is bound to it yet).
+   */
+  update(p: Gio.DBusProxy, fresh = false): void {
     for (const [bus, field, prop] of FROM_BUS) {
-      const v = cached<string | number | bigint>(p, bus);
+      const v = p.get_cached_property(bus)?.unpack() as string | number | bigint | undefined;
       if (v === undefined) continue;
       const value = typeof v === 'bigint' ? Number(v) : v;
       if (this.f[field] !== value) {
         (this.f as unknown as Record<string, unknown>)[field] = value;
-        this.notify(prop);
+        if (!fresh) this.notify(prop);
       }
     }
   }

@@ -38,7 +38,7 @@ export class GuestStore {
     const p = o.get_interface(DOMAIN_IFACE) as Gio.DBusProxy | null;
     if (!p) return null;
     const item = new GuestItem(pathOf(o));
-    item.update(p);
+    item.update(p, true);
     this.byPath.set(item.path, item);
     return item;
   }

@@ -14,6 +14,7 @@ import { HostPage } from './host-page.js';
 import { NetworkPage } from './network-page.js';
 import { NewGuestDialog } from './new-guest-dialog.js';
 import type { BusChoice } from './options.js';
+import { afterNextPaint, mark } from './trace.js';
 
 export class MainWindow {
   readonly window: Adw.ApplicationWindow;
@@ -54,21 +55,34 @@ export class MainWindow {
   async open(): Promise<void> {
     this.window.present();
     try {
+      mark('window presented');
       this.client = await DomudClient.open(this.bus);
+      mark('connected, objects fetched');
     } catch (e) {
       this.failed.description = explain(e, 'reach domud').sentence;
       this.body.child = this.failed;
       return;
     }
-    this.build(this.client);
+    const store = this.build(this.client);
+    mark('views built');
+    let drawn = false;
     this.client.watchName((owned) => {
       this.body.child = owned ? this.views : this.gone;
       this.newGuest.sensitive = owned;
+      if (owned && !drawn) {
+        drawn = true;
+        afterNextPaint(this.window, () => `list drawn: ${store.model.get_n_items()} guests`);
+      }
     });
   }
 
-  private build(client: DomudClient): void {
+  private build(client: DomudClient): GuestStore {
     const store = new GuestStore(client.objects);
+    store.model.connect('items-changed', (m, pos: number, _removed: number, added: number) => {
+      if (added !== 1) return;
+      const name = (m.get_item(pos) as GuestItem).name;
+      afterNextPaint(this.window, () => `shown: ${name}`);
+    });
     // The model after autoselect is off, or the first guest would be selected unasked.
     const selection = new Gtk.SingleSelection({ autoselect: false, can_unselect: true });
     selection.model = store.model;
@@ -93,6 +107,7 @@ export class MainWindow {
     this.views.add_titled_with_icon(network.widget, 'network', 'Network', 'network-wired-symbolic');
     const host = new HostPage(client);
     this.views.add_titled_with_icon(host.widget, 'host', 'Host', 'emblem-system-symbolic');
+    return store;
   }
 
   private async startDaemon(): Promise<void> {
