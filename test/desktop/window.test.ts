@@ -35,6 +35,9 @@ t.test('the window over a daemon that a busctl user works with at the same time'
     t.ok(texts.includes('256 MiB') && texts.includes('2 vCPUs'), 'memory and vCPUs are in the row');
     const leases = await call('ListLeases', '');
     for (const a of texts.filter((x) => /^172\.20\.216\.\d+$/.test(x))) t.match(leases, a, `${a} is a lease`);
+    // The README's picture: a few guests, one of them opened.
+    t.ok((await w.select('web1')).ok);
+    t.ok((await w.wait('MAC address')).ok);
     await w.screenshot('list');
     await call('CreateDomain', 'sa{sv}', 'tmp1', '0');
     t.ok((await w.wait('tmp1', 5, 'Guests')).ok);

@@ -97,7 +97,7 @@ export class DesktopWindow {
 
   static async open(o: WindowOptions): Promise<DesktopWindow> {
     const inner = [
-      'xvfb-run', '-a', '-s', '-screen 0 1100x720x24 -nolisten tcp',
+      'xvfb-run', '-a', '-s', '-screen 0 1040x640x24 -nolisten tcp',
       'dbus-run-session', '--',
       '/usr/bin/python3', '-W', 'ignore', DRIVER, 'domud-desktop', '--',
       'gjs', '-m', MAIN, '--bus', o.bus,
