@@ -77,7 +77,9 @@ export class MainWindow {
   }
 
   private build(client: DomudClient): GuestStore {
+    mark('building');
     const store = new GuestStore(client.objects);
+    mark(`store filled: ${store.model.get_n_items()}`);
     store.model.connect('items-changed', (m, pos: number, _removed: number, added: number) => {
       if (added !== 1) return;
       const name = (m.get_item(pos) as GuestItem).name;
