@@ -55,7 +55,7 @@ interface Window {
 }
 
 function openWindow(address: string): Window {
-  const child = spawn('xvfb-run', ['-a', '-s', '-screen 0 1040x640x24 -nolisten tcp', 'dbus-run-session', '--', 'gjs', '-m', MAIN, '--bus', address], {
+  const child = spawn('xvfb-run', ['-a', '-n', String(100 + Math.floor(Math.random() * 800)), '-s', '-screen 0 1040x640x24 -nolisten tcp', 'dbus-run-session', '--', 'gjs', '-m', MAIN, '--bus', address], {
     env: { ...process.env, GSK_RENDERER: 'cairo', GDK_BACKEND: 'x11', DOMUD_DESKTOP_TRACE: '1' },
     stdio: ['ignore', 'ignore', 'pipe'],
     detached: true,

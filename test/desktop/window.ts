@@ -97,7 +97,10 @@ export class DesktopWindow {
 
   static async open(o: WindowOptions): Promise<DesktopWindow> {
     const inner = [
-      'xvfb-run', '-a', '-s', '-screen 0 1040x640x24 -nolisten tcp',
+      // -a takes the first free display from -n on, but two xvfb-runs that
+      // look at once (tap runs the suites in parallel) can both take it:
+      // start each one's search somewhere else.
+      'xvfb-run', '-a', '-n', String(100 + Math.floor(Math.random() * 800)), '-s', '-screen 0 1040x640x24 -nolisten tcp',
       'dbus-run-session', '--',
       '/usr/bin/python3', '-W', 'ignore', DRIVER, 'domud-desktop', '--',
       'gjs', '-m', MAIN, '--bus', o.bus,
