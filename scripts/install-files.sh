@@ -4,7 +4,7 @@
 #
 #   scripts/install-files.sh --destdir DIR [--prefix /usr] [--sysconfdir /etc]
 #                            [--unitdir /lib/systemd/system] [--node node]
-#                            [--without-node-modules]
+#                            [--without-node-modules] [--desktop-destdir DIR]
 #
 # Layout (prefix /usr):
 #   /usr/lib/domud/{package.json,dist/,node_modules/}  the program
@@ -20,6 +20,10 @@
 #   /usr/share/doc/domud/install.md
 #   /etc/domud/domud.conf                               defaults, commented
 #   /etc/grub.d/21_domud_xen                            when data/grub.d has it
+#   /usr/lib/domud-desktop/*.js, /usr/bin/domud-desktop the desktop window (GJS),
+#   /usr/share/applications/org.domud.Desktop.desktop,  under --desktop-destdir
+#   /usr/share/metainfo/org.domud.Desktop.metainfo.xml, when given (the
+#   /usr/share/icons/hicolor/scalable/apps/org.domud.Desktop.svg  domud-desktop package)
 #
 # node_modules is copied as it is (run `npm ci --omit=dev` first for a lean
 # package, or --without-node-modules when the packaging provides them);
@@ -27,14 +31,14 @@
 set -eu
 
 usage() {
-	echo "usage: $0 --destdir DIR [--prefix /usr] [--sysconfdir /etc] [--unitdir /lib/systemd/system] [--node node] [--without-node-modules]" >&2
+	echo "usage: $0 --destdir DIR [--prefix /usr] [--sysconfdir /etc] [--unitdir /lib/systemd/system] [--node node] [--without-node-modules] [--desktop-destdir DIR]" >&2
 	exit 2
 }
 
-destdir= prefix=/usr sysconfdir=/etc unitdir=/lib/systemd/system node=node trees='dist node_modules'
+desktop_destdir= destdir= prefix=/usr sysconfdir=/etc unitdir=/lib/systemd/system node=node trees='dist node_modules'
 while [ $# -gt 0 ]; do
 	case $1 in
-	--destdir|--prefix|--sysconfdir|--unitdir|--node)
+	--destdir|--prefix|--sysconfdir|--unitdir|--node|--desktop-destdir)
 		[ $# -ge 2 ] || { echo "install-files: $1 needs a value" >&2; usage; }
 		case $1 in
 		--destdir) destdir=$2 ;;
@@ -42,6 +46,7 @@ while [ $# -gt 0 ]; do
 		--sysconfdir) sysconfdir=$2 ;;
 		--unitdir) unitdir=$2 ;;
 		--node) node=$2 ;;
+		--desktop-destdir) desktop_destdir=$2 ;;
 		esac
 		shift 2 ;;
 	--without-node-modules) trees=dist; shift ;;
@@ -120,4 +125,21 @@ else
 fi
 if [ -f "$src/data/grub.d/21_domud_xen" ]; then
 	install -D -m 0755 "$src/data/grub.d/21_domud_xen" "$d$sysconfdir/grub.d/21_domud_xen"
+fi
+
+# The desktop window: its own directory (not dist/, which is the daemon's),
+# so that it can be a package of its own.
+rm -rf "${d:?}$libdir/dist/desktop"
+dd=${desktop_destdir:-$d}
+if [ -f "$src/dist/desktop/main.js" ]; then
+	rm -rf "${dd:?}$prefix/lib/domud-desktop"
+	mkdir -p "$dd$prefix/lib/domud-desktop" "$dd$prefix/bin"
+	install -m 0644 "$src"/dist/desktop/*.js "$dd$prefix/lib/domud-desktop/"
+	sed -e "s|@libdir@|$prefix/lib/domud-desktop|g" "$src/desktop/domud-desktop" >"$dd$prefix/bin/domud-desktop"
+	chmod 0755 "$dd$prefix/bin/domud-desktop"
+	install -D -m 0644 "$src/desktop/data/org.domud.Desktop.desktop" "$dd$datadir/applications/org.domud.Desktop.desktop"
+	install -D -m 0644 "$src/desktop/data/org.domud.Desktop.metainfo.xml" "$dd$datadir/metainfo/org.domud.Desktop.metainfo.xml"
+	install -D -m 0644 "$src/desktop/data/org.domud.Desktop.svg" "$dd$datadir/icons/hicolor/scalable/apps/org.domud.Desktop.svg"
+else
+	echo "install-files: warning: $src/dist/desktop is missing; the desktop window is not installed" >&2
 fi
