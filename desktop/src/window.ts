@@ -4,7 +4,7 @@
 // does; the object manager then fetches the guests again.
 import Adw from 'gi://Adw?version=1';
 import Gtk from 'gi://Gtk?version=4.0';
-import { DomudClient } from './client.js';
+import type { DomudClient } from './client.js';
 import { explain } from './errors.js';
 import type { GuestItem } from './guest-item.js';
 import { GuestDetails } from './guest-details.js';
@@ -13,7 +13,6 @@ import { GuestStore } from './guest-store.js';
 import { HostPage } from './host-page.js';
 import { NetworkPage } from './network-page.js';
 import { NewGuestDialog } from './new-guest-dialog.js';
-import type { BusChoice } from './options.js';
 import { afterNextPaint, mark } from './trace.js';
 
 export class MainWindow {
@@ -21,7 +20,7 @@ export class MainWindow {
   // One page at a time in the tree (not a Gtk.Stack, whose hidden pages
   // screen readers would still walk): the views, or a status page.
   private readonly body = new Adw.Bin({ vexpand: true });
-  private readonly connecting: Adw.StatusPage;
+  private readonly waiting: Adw.StatusPage;
   private readonly views = new Adw.ViewStack();
   private readonly newGuest = new Gtk.Button({ label: 'New guest', sensitive: false });
   private readonly gone: Adw.StatusPage;
@@ -29,7 +28,7 @@ export class MainWindow {
   private readonly startButton = new Gtk.Button({ label: 'Start domud', halign: Gtk.Align.CENTER, css_classes: ['pill', 'suggested-action'] });
   private client: DomudClient | null = null;
 
-  constructor(app: Adw.Application, private readonly bus: BusChoice) {
+  constructor(app: Adw.Application, private readonly connecting: Promise<DomudClient>) {
     this.window = new Adw.ApplicationWindow({ application: app, title: 'Xen guests', default_width: 1040, default_height: 640 });
     const header = new Adw.HeaderBar({ title_widget: new Adw.ViewSwitcherTitle({ stack: this.views, title: 'Xen guests' }) });
     header.pack_start(this.newGuest);
@@ -43,8 +42,8 @@ export class MainWindow {
     });
     this.startButton.connect('clicked', () => void this.startDaemon());
     this.failed = new Adw.StatusPage({ title: 'Cannot reach domud', icon_name: 'dialog-error-symbolic' });
-    this.connecting = new Adw.StatusPage({ title: 'Connecting to domud…', child: new Gtk.Spinner({ spinning: true, width_request: 32, height_request: 32 }) });
-    this.body.child = this.connecting;
+    this.waiting = new Adw.StatusPage({ title: 'Connecting to domud…', child: new Gtk.Spinner({ spinning: true, width_request: 32, height_request: 32 }) });
+    this.body.child = this.waiting;
 
     const content = new Gtk.Box({ orientation: Gtk.Orientation.VERTICAL });
     content.append(header);
@@ -56,7 +55,7 @@ export class MainWindow {
     this.window.present();
     try {
       mark('window presented');
-      this.client = await DomudClient.open(this.bus);
+      this.client = await this.connecting;
       mark('connected, objects fetched');
     } catch (e) {
       this.failed.description = explain(e, 'reach domud').sentence;
