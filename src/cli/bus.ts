@@ -39,6 +39,9 @@ export interface Signal {
   readonly body: readonly unknown[];
 }
 
+/** What dbus-next's connection says when the bus has hung up. */
+const CLOSED_STREAM = /write a message to a closed stream/;
+
 const disconnected = (message: string) => new BusError('org.freedesktop.DBus.Error.Disconnected', message, true);
 
 export class Bus {
@@ -58,8 +61,11 @@ export class Bus {
     bus.on('message', (m: dbus.Message) => {
       if (m.type === dbus.MessageType.SIGNAL) this.onSignal({ path: m.path!, iface: m.interface!, member: m.member!, body: m.body });
     });
-    // dbus-next reports a lost connection as an error on the next write.
-    bus.on('error', (e: Error) => this.fail(disconnected(`cannot talk to the bus at ${address}: ${e.message}`)));
+    // dbus-next reports a lost connection as an error on the next write,
+    // worded for its own author; the user is told what happened instead.
+    bus.on('error', (e: Error) =>
+      this.fail(disconnected(CLOSED_STREAM.test(e.message) ? `the bus at ${address} closed the connection` : `cannot talk to the bus at ${address}: ${e.message}`)),
+    );
   }
 
   /** Connects and says Hello; rejects with a Disconnected BusError when the bus cannot be reached. */
