@@ -1,5 +1,5 @@
-// The Debian packages: scripts/build-deb.sh builds domud and xen-support from
-// a copy of this tree; lintian finds no error in either; their control fields
+// The Debian packages: scripts/build-deb.sh builds domud, xen-support and
+// domud-desktop from a copy of this tree; lintian finds no error in any; their control fields
 // say what a dom0 needs; and the built domud, installed by dpkg into an empty
 // root, puts every file where the unit, the activation file, the bus and
 // polkit policies and the grub hook expect it.
@@ -38,6 +38,7 @@ const build = run(join(ROOT, 'scripts/build-deb.sh'), [out]);
 if (build.status !== 0) throw new Error(`scripts/build-deb.sh failed:\n${build.stderr}`);
 const domudDeb = join(out, `domud_${version}_${arch}.deb`);
 const supportDeb = join(out, `xen-support_${version}_all.deb`);
+const desktopDeb = join(out, `domud-desktop_${version}_all.deb`);
 
 const field = (deb: string, name: string): string => run('dpkg-deb', ['-f', deb, name]).stdout.trim();
 // A relation field as its groups of alternatives, each "name (op version)".
@@ -52,15 +53,15 @@ const contents = (deb: string): string[] =>
     .filter(Boolean)
     .map((line) => line.replace(/^(\S+\s+){5}\.?/, '').replace(/ -> .*$/, ''));
 
-t.test('build-deb.sh makes exactly the two packages and leaves the tree clean', async (t) => {
-  t.same(build.stdout.trim().split('\n').sort(), [domudDeb, supportDeb].sort());
-  t.ok(existsSync(domudDeb) && existsSync(supportDeb));
-  const leftovers = ['debian/domud', 'debian/xen-support', 'debian/.debhelper', 'debian/files', 'debian/domud.substvars', 'debian/debhelper-build-stamp', 'debian/tmp'];
+t.test('build-deb.sh makes exactly the three packages and leaves the tree clean', async (t) => {
+  t.same(build.stdout.trim().split('\n').sort(), [domudDeb, supportDeb, desktopDeb].sort());
+  t.ok(existsSync(domudDeb) && existsSync(supportDeb) && existsSync(desktopDeb));
+  const leftovers = ['debian/domud', 'debian/xen-support', 'debian/domud-desktop', 'debian/.debhelper', 'debian/files', 'debian/domud.substvars', 'debian/debhelper-build-stamp', 'debian/tmp'];
   t.same(leftovers.filter((p) => existsSync(join(ROOT, p))), [], 'no build output under debian/ in the tree');
 });
 
-t.test('lintian: no errors in either package', async (t) => {
-  const r = run('lintian', ['--fail-on', 'error', domudDeb, supportDeb]);
+t.test('lintian: no errors in any package', async (t) => {
+  const r = run('lintian', ['--fail-on', 'error', domudDeb, supportDeb, desktopDeb]);
   const lines = r.stdout.split('\n').filter(Boolean);
   t.same(lines.filter((l) => l.startsWith('E: ')), [], 'no E: lines');
   t.equal(r.status, 0, `lintian exit status (stderr: ${r.stderr.trim()})`);

@@ -9,7 +9,8 @@
 #
 # usage: npm run test:xen [-- SUITE...]    (as root; bash test/xen/run.sh [SUITE...]; default both)
 # env:   DOMUD_XEN_CACHE    image cache   (default ${XDG_CACHE_HOME:-~/.cache}/domud-xen-e2e)
-#        DOMUD_XEN_TIMEOUT  seconds QEMU may run before it is killed (default 600)
+#        DOMUD_XEN_TIMEOUT  seconds QEMU may run before it is killed (default 600;
+#                           trixie 2400: its dom0 installs the .debs with apt under TCG)
 #        DOMUD_XEN_KEEP=1   keep the run directory (serial log, payload) after a pass
 # Prints "SUITE: N passed, M failed" after each dom0 and "N passed, M failed"
 # for all of them last. Exit 0 only when every check passed and each dom0
@@ -19,7 +20,6 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 CACHE=${DOMUD_XEN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/domud-xen-e2e}
-TIMEOUT=${DOMUD_XEN_TIMEOUT:-600}
 SUITES=("$@")
 [ ${#SUITES[@]} -gt 0 ] || SUITES=(bookworm trixie)
 
@@ -111,6 +111,9 @@ boot() {
     -initrd "$images/boot/vmlinuz console=hvc0 earlyprintk=xen,$images/boot/dom0-initrd.gz"
     -drive "file=$images/rootfs.ext4,if=virtio,format=raw,snapshot=on,cache=unsafe"
     -drive "file=$RUN/payload.ext4,if=virtio,format=raw")
+  local default=600
+  [ "$suite" = trixie ] && default=2400
+  local TIMEOUT=${DOMUD_XEN_TIMEOUT:-$default}
   say "$suite: booting Xen under QEMU (TCG), at most ${TIMEOUT}s; serial log: $LOG"
 
   local done_rc= phase= phase_t= line now msg name ms
