@@ -49,7 +49,7 @@ export function builtEntry(): string {
   }
   copyFileSync(join(PACKAGE_ROOT, 'package.json'), join(out, 'package.json'));
   symlinkSync(join(PACKAGE_ROOT, 'node_modules'), join(out, 'node_modules'));
-  symlinkSync(join(PACKAGE_ROOT, 'docs'), join(out, 'docs'));
+  symlinkSync(join(PACKAGE_ROOT, 'data'), join(out, 'data'));
   symlinkSync(join(PACKAGE_ROOT, 'bin'), join(out, 'bin'));
   built = join(out, 'src', 'daemon', 'main.js');
   return built;
