@@ -1,29 +1,13 @@
 // domuctl's D-Bus client (dbus-next's MessageBus) on a real dbus-daemon:
 // replies, errors, timeouts, signals, and a connection that fails.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import dbus from 'dbus-next';
 import t from 'tap';
 import { Bus, BusError, unwrap } from '../../src/cli/bus.js';
-import { Sandbox } from '../../src/dev/sandbox.js';
+import { peerBus } from '../support/peer-bus.js';
 
 t.setTimeout(120_000);
-// The sandbox's bus denies method calls by default, like a system bus; these
-// tests call peers of their own, so they allow that.
-const dir = mkdtempSync(join(tmpdir(), 'domuctl-bus-'));
-const policy = join(dir, 'allow-calls.conf');
-writeFileSync(
-  policy,
-  `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig><policy context="default"><allow send_type="method_call"/></policy></busconfig>
-`,
-);
-const s = await Sandbox.create({ netns: false, policies: [policy] });
-t.teardown(async () => {
-  await s.destroy();
-  rmSync(dir, { recursive: true, force: true });
-});
+const s = await peerBus(t);
 const DBUS = { destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', iface: 'org.freedesktop.DBus' };
 
 t.test('calls, replies and error replies', async (t) => {
@@ -89,6 +73,6 @@ t.test('a connection that fails', async (t) => {
 });
 
 t.test('a bus that is not there', async (t) => {
-  await t.rejects(Bus.open(`unix:path=${join(dir, 'no-bus')}`), { errorName: 'org.freedesktop.DBus.Error.Disconnected', local: true, message: /cannot talk to the bus/ });
+  await t.rejects(Bus.open(`unix:path=${join(t.testdir(), 'no-bus')}`), { errorName: 'org.freedesktop.DBus.Error.Disconnected', local: true, message: /cannot talk to the bus/ });
   await t.rejects(Bus.open('nonsense:'), { errorName: 'org.freedesktop.DBus.Error.BadAddress', local: true, message: /bad bus address/ });
 });

@@ -3,8 +3,7 @@
 // contract's signatures enforced, the standard interfaces, every error
 // mapped once and without a stack, signals, and the drain at stop.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import dbus from 'dbus-next';
 import type { Logger } from 'pino';
@@ -15,7 +14,7 @@ import { parseInterface } from '../../../src/daemon/bus/contract.js';
 import { type CallContext, Dispatcher, type InterfaceImpl } from '../../../src/daemon/bus/dispatch.js';
 import { errorMapper } from '../../../src/daemon/bus/errors.js';
 import { NoSuchDomainError } from '../../../src/daemon/model/errors.js';
-import { Sandbox } from '../../../src/dev/sandbox.js';
+import { peerBus } from '../../support/peer-bus.js';
 import { Client, errorOf } from './fixtures/client.js';
 
 const ROOT = '/org/domud/Test1';
@@ -41,19 +40,7 @@ const XML = `<node>
 </node>`;
 
 const E = 'org.freedesktop.DBus.Error.';
-const dir = mkdtempSync(join(tmpdir(), 'domud-dispatch-'));
-const policy = join(dir, 'allow-calls.conf');
-writeFileSync(
-  policy,
-  `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig><policy context="default"><allow send_type="method_call"/></policy></busconfig>
-`,
-);
-const s = await Sandbox.create({ netns: false, policies: [policy] });
-t.teardown(async () => {
-  await s.destroy();
-  rmSync(dir, { recursive: true, force: true });
-});
+const s = await peerBus(t);
 
 const logged: Array<{ fields: unknown; msg: string }> = [];
 const log = { error: (fields: unknown, msg: string) => logged.push({ fields, msg }), warn: () => undefined } as unknown as Logger;
@@ -228,6 +215,7 @@ t.test('authorization: root passes, anyone else is denied without polkit', async
 });
 
 t.test('lookupGroup reads a group file', async (t) => {
+  const dir = t.testdir();
   const file = join(dir, 'group');
   writeFileSync(file, 'root:x:0:\nbad:x:notanumber:\nxen:x:123:alice,bob\n');
   t.equal(lookupGroup('xen', file), 123);

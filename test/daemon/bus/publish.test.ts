@@ -3,9 +3,6 @@
 // verbs on one domain go through the Domain object's handler (one
 // authorization site), and the model's events become signals.
 import { EventEmitter } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import dbus from 'dbus-next';
 import type { Logger } from 'pino';
 import t from 'tap';
@@ -16,22 +13,10 @@ import type { Service } from '../../../src/daemon/bus/service.js';
 import type { Domain } from '../../../src/daemon/model/domain.js';
 import { NoSuchDomainError } from '../../../src/daemon/model/errors.js';
 import type { DomainManager, ManagerEvents } from '../../../src/daemon/model/manager.js';
-import { Sandbox } from '../../../src/dev/sandbox.js';
+import { peerBus } from '../../support/peer-bus.js';
 import { Client, DOMAIN_IFACE, MANAGER, MANAGER_IFACE, OM, errorOf, variant } from './fixtures/client.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'domud-publish-'));
-const policy = join(dir, 'allow-calls.conf');
-writeFileSync(
-  policy,
-  `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig><policy context="default"><allow send_type="method_call"/></policy></busconfig>
-`,
-);
-const s = await Sandbox.create({ netns: false, policies: [policy] });
-t.teardown(async () => {
-  await s.destroy();
-  rmSync(dir, { recursive: true, force: true });
-});
+const s = await peerBus(t);
 
 const domain = (name: string, running: boolean): Domain => ({
   name,
