@@ -70,7 +70,9 @@ run_suite() {
   if [ "$suite" = trixie ]; then
     t=$EPOCHREALTIME
     say "$suite: scripts/build-deb.sh"
-    mapfile -t DEBS < <("$ROOT/scripts/build-deb.sh" "$RUN/debs") && [ ${#DEBS[@]} = 2 ] ||
+    # The dom0 is a server: it installs domud and xen-support, not the
+    # desktop window that build-deb.sh also makes.
+    mapfile -t DEBS < <("$ROOT/scripts/build-deb.sh" "$RUN/debs" | grep -E '/(domud|xen-support)_[^/]*\.deb$') && [ ${#DEBS[@]} = 2 ] ||
       { suite_fails "building the .debs failed"; suite_result; return; }
     phase_done debs "$(since "$t")"
   fi
