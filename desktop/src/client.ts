@@ -1,7 +1,7 @@
 // The window's whole view of domud: one bus connection, an object manager
 // client for the guests, a proxy for the manager's properties, a watch on
 // the bus name, and the method calls. Everything is asynchronous: the window
-// never waits on the bus. Only the public API (docs/dbus/) is used.
+// never waits on the bus. Only the public API (data/dbus/) is used.
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 import type { BusChoice } from './options.js';

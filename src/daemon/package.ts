@@ -1,4 +1,4 @@
-// Where the installed package lives (its package.json, docs/dbus), found
+// Where the installed package lives (its package.json, data/dbus), found
 // from this file whether it runs from src/ (tests) or dist/src/ (installed).
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

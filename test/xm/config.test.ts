@@ -4,15 +4,9 @@ import { join } from 'node:path';
 import t from 'tap';
 import { ConfigValueError, quote, removeStaleTemporaries, renderGuestConfig, writeGuestConfig, type GuestSpec } from '../../src/xm/index.js';
 import { sim, stateDir } from '../../sim/testing.js';
+import { guestSpec } from './fixtures/spec.js';
 
-const base: GuestSpec = {
-  name: 'guest1',
-  memory: 128,
-  vcpus: 1,
-  kernel: '/boot/vmlinuz-xen-guest',
-  disks: [],
-  vif: { mac: '00:16:3e:14:d8:05', ip: '172.20.216.5', script: 'vif-route' },
-};
+const base = guestSpec;
 
 // Values that are awkward for both grammars: quotes, backslashes (also
 // before letters that are escapes in one grammar: \n \x \N \u), spaces, `#`,

@@ -4,17 +4,11 @@
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { NoSpaceError, renderGuestConfig, writeGuestConfig, type GuestSpec } from '../../src/xm/index.js';
+import { NoSpaceError, renderGuestConfig, writeGuestConfig } from '../../src/xm/index.js';
 import { FILLER_NAME, tmpfs } from '../support/tmpfs.js';
+import { guestSpec } from './fixtures/spec.js';
 
-const spec: GuestSpec = {
-  name: 'guest1',
-  memory: 128,
-  vcpus: 1,
-  kernel: '/boot/vmlinuz-xen-guest',
-  disks: [],
-  vif: { mac: '00:16:3e:14:d8:05', ip: '172.20.216.5', script: 'vif-route' },
-};
+const spec = guestSpec;
 
 const listing = (dir: string) => readdirSync(dir).filter((f) => f !== FILLER_NAME).sort();
 
