@@ -1,7 +1,7 @@
 // The desktop window (desktop/), timed and weighed with and without 1,000
 // guests: launch to the list drawn, resident memory once drawn, and how soon
 // a guest that another client creates is painted after CreateDomain returns.
-// The window runs under xvfb-run and dbus-run-session as in its tests, with
+// The window runs on its own Xvfb screen under dbus-run-session as in its tests, with
 // DOMUD_DESKTOP_TRACE=1, which makes it say on stderr when it has painted
 // ("list drawn", "shown: NAME"). Guests are made through the public API
 // (CreateDomain), as a user would, so the daemon's internals stay its own.
@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import dbus from 'dbus-next';
 import { PACKAGE_ROOT, Sandbox } from '../src/dev/sandbox.js';
+import { type Screen, startScreen } from '../src/dev/xvfb.js';
 
 const GUESTS = Number(process.env.BENCH_GUESTS ?? 1000);
 const LAUNCHES = Number(process.env.BENCH_LAUNCHES ?? 7);
@@ -28,13 +29,13 @@ const median = (xs: number[]) => {
 };
 const uptime = () => Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
 
-/** The gjs process in xvfb-run's tree. */
+/** The gjs process in dbus-run-session's tree. */
 function gjsPid(root: number): number | null {
   const stack = [root];
   while (stack.length) {
     const p = stack.pop()!;
     try {
-      // gjs itself, not xvfb-run or dbus-run-session, whose arguments name it too.
+      // gjs itself, not dbus-run-session, whose arguments name it too.
       const argv = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
       if (argv[0] === 'gjs' && argv.includes(MAIN)) return p;
       for (const task of readFileSync(`/proc/${p}/task/${p}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) stack.push(Number(task));
@@ -54,9 +55,9 @@ interface Window {
   close(): Promise<void>;
 }
 
-function openWindow(address: string): Window {
-  const child = spawn('xvfb-run', ['-a', '-n', String(100 + Math.floor(Math.random() * 800)), '-s', '-screen 0 1040x640x24 -nolisten tcp', 'dbus-run-session', '--', 'gjs', '-m', MAIN, '--bus', address], {
-    env: { ...process.env, GSK_RENDERER: 'cairo', GDK_BACKEND: 'x11', DOMUD_DESKTOP_TRACE: '1' },
+function openWindow(address: string, screen: Screen): Window {
+  const child = spawn('dbus-run-session', ['--', 'gjs', '-m', MAIN, '--bus', address], {
+    env: { ...process.env, GSK_RENDERER: 'cairo', GDK_BACKEND: 'x11', DISPLAY: screen.display, DOMUD_DESKTOP_TRACE: '1' },
     stdio: ['ignore', 'ignore', 'pipe'],
     detached: true,
   });
@@ -92,14 +93,14 @@ function openWindow(address: string): Window {
 }
 
 /** Seconds from the gjs process's start to its list drawn, and its RSS then (after 2 s to settle). */
-async function launch(address: string, guests: number): Promise<{ ms: number; rssMiB: number }> {
-  const w = openWindow(address);
+async function launch(address: string, guests: number, screen: Screen): Promise<{ ms: number; rssMiB: number }> {
+  const w = openWindow(address, screen);
   try {
     const line = await w.next('list drawn');
     const now = uptime();
     if (!line.includes(`${guests} guests`)) throw new Error(`the window drew "${line}", not ${guests} guests`);
     const pid = gjsPid(w.child.pid!);
-    if (!pid) throw new Error('no gjs process under xvfb-run');
+    if (!pid) throw new Error('no gjs process under dbus-run-session');
     const started = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[19]) / TICK;
     await new Promise((r) => setTimeout(r, 2000));
     const rss = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
@@ -135,6 +136,7 @@ async function main(): Promise<void> {
   const config = { Network: { Range: '10.64.0.0/16' }, Daemon: { ReconcileSeconds: '3600', LogLevel: 'warn' } };
   const empty = await Sandbox.create({ config });
   const full = await Sandbox.create({ config });
+  const screen = await startScreen();
   try {
     await empty.startDaemon();
     await full.startDaemon();
@@ -145,10 +147,10 @@ async function main(): Promise<void> {
     // Launches interleaved, so that the machine's load favours neither.
     const none: Array<{ ms: number; rssMiB: number }> = [];
     const many: Array<{ ms: number; rssMiB: number }> = [];
-    await launch(empty.address, 0); // warm the caches (fonts, typelibs)
+    await launch(empty.address, 0, screen); // warm the caches (fonts, typelibs)
     for (let i = 0; i < LAUNCHES; i++) {
-      none.push(await launch(empty.address, 0));
-      many.push(await launch(full.address, GUESTS));
+      none.push(await launch(empty.address, 0, screen));
+      many.push(await launch(full.address, GUESTS, screen));
     }
     const launchNone = median(none.map((x) => x.ms));
     const launchMany = median(many.map((x) => x.ms));
@@ -162,7 +164,7 @@ async function main(): Promise<void> {
 
     // A guest created by another client, painted in the window: from
     // CreateDomain's return to the window's next painted frame with it.
-    const w = openWindow(full.address);
+    const w = openWindow(full.address, screen);
     try {
       await w.next('list drawn');
       const bus = dbus.sessionBus({ busAddress: full.address });
@@ -188,6 +190,7 @@ async function main(): Promise<void> {
   } finally {
     await empty.destroy();
     await full.destroy();
+    await screen.stop();
   }
   for (const r of results) console.log(JSON.stringify({ bench: 'desktop', ...r }));
   if (results.some((r) => !r.ok)) process.exitCode = 1;

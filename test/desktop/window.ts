@@ -1,5 +1,5 @@
 // The desktop window, run for real and driven through AT-SPI: an Xvfb screen
-// (xvfb-run), a session bus of its own for the accessibility bus
+// of its own (src/dev/xvfb.ts), a session bus of its own for the accessibility bus
 // (dbus-run-session), and atspi-driver.py, which starts the window and
 // answers the test's commands. domud is on another bus, the sandbox's
 // system-like one, named with --bus. With `uid`, all of it runs as that user.
@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { PACKAGE_ROOT, Sandbox, type SandboxOptions } from '../../src/dev/sandbox.js';
+import { type Screen, startScreen } from '../../src/dev/xvfb.js';
 
 const run = promisify(execFile);
 
@@ -69,7 +70,10 @@ export class DesktopWindow {
   readonly ready: Promise<Reply>;
   log = '';
 
-  private constructor(private readonly child: ChildProcess) {
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly screen: Screen,
+  ) {
     this.shots = mkdtempSync(join(tmpdir(), 'domud-desktop-shots-'));
     chmodSync(this.shots, 0o1777);
     const lines = createInterface({ input: child.stdout! });
@@ -96,11 +100,8 @@ export class DesktopWindow {
   }
 
   static async open(o: WindowOptions): Promise<DesktopWindow> {
+    const screen = await startScreen();
     const inner = [
-      // -a takes the first free display from -n on, but two xvfb-runs that
-      // look at once (tap runs the suites in parallel) can both take it:
-      // start each one's search somewhere else.
-      'xvfb-run', '-a', '-n', String(100 + Math.floor(Math.random() * 800)), '-s', '-screen 0 1040x640x24 -nolisten tcp',
       'dbus-run-session', '--',
       '/usr/bin/python3', '-W', 'ignore', DRIVER, 'domud-desktop', '--',
       'gjs', '-m', MAIN, '--bus', o.bus,
@@ -113,11 +114,12 @@ export class DesktopWindow {
       // No GL under Xvfb; the X11 backend is the one Xvfb speaks.
       GSK_RENDERER: 'cairo',
       GDK_BACKEND: 'x11',
+      DISPLAY: screen.display,
       ...o.env,
     };
-    // detached: the whole group (xvfb-run, Xvfb, dbus-daemon, gjs) goes at close().
+    // detached: the whole group (dbus-run-session, dbus-daemon, gjs) goes at close().
     const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
-    const w = new DesktopWindow(child);
+    const w = new DesktopWindow(child, screen);
     const r = await w.ready;
     if (!r.ok) {
       await w.close();
@@ -192,12 +194,13 @@ export class DesktopWindow {
       await exited;
       clearTimeout(t);
     }
-    // xvfb-run's Xvfb and the session bus are in the group; make sure.
+    // The session bus is in the group; make sure.
     try {
       process.kill(-this.child.pid!, 'SIGTERM');
     } catch {
       /* all gone */
     }
+    await this.screen.stop();
     rmSync(this.shots, { recursive: true, force: true });
   }
 }
