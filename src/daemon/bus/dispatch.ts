@@ -168,16 +168,26 @@ export class Dispatcher {
     for (const n of names) {
       const p = facet.impl.spec.properties.get(n);
       if (!p) throw new Error(`property ${facet.impl.spec.name}.${n} is not in the contract`);
-      if (p.emits === 'true') changed[n] = new Variant(p.type, facet.impl.properties[n]!.get(facet.target));
+      if (p.emits === 'true') changed[n] = readNow(facet, n, p.type);
       else if (p.emits === 'invalidates') invalidated.push(n);
     }
     if (Object.keys(changed).length === 0 && invalidated.length === 0) return;
     this.bus.send(Message.newSignal(path, PROPERTIES, 'PropertiesChanged', 'sa{sv}as', [facet.impl.spec.name, changed, invalidated]));
   }
 
-  async interfacesAdded(managerPath: string, path: string, obj: BoundObject): Promise<void> {
-    const ifaces = await this.allProperties(obj);
-    this.bus.send(Message.newSignal(managerPath, OBJECT_MANAGER, 'InterfacesAdded', 'oa{sa{sv}}', [path, ifaces]));
+  /**
+   * Sent at once, with the properties as they are now: a signal raised
+   * after it (a PropertiesChanged, an InterfacesRemoved) must not overtake
+   * it, or a client would keep a stale or a removed object.
+   */
+  interfacesAdded(managerPath: string, path: string, obj: BoundObject): void {
+    const ifaces: Record<string, Record<string, dbus.Variant>> = {};
+    for (const f of obj.facets) {
+      const props: Record<string, dbus.Variant> = {};
+      for (const [name, p] of f.impl.spec.properties) props[name] = readNow(f, name, p.type);
+      ifaces[f.impl.spec.name] = props;
+    }
+    this.bus.send(Message.newSignal(managerPath, OBJECT_MANAGER, 'InterfacesAdded', 'oa{sa{sv}}', [path, { ...ifaces, ...STANDARD_PROPERTIES }]));
   }
 
   interfacesRemoved(managerPath: string, path: string, names: string[]): void {
@@ -308,10 +318,7 @@ export class Dispatcher {
   private async allProperties(obj: BoundObject): Promise<Record<string, Record<string, dbus.Variant>>> {
     const out: Record<string, Record<string, dbus.Variant>> = {};
     for (const f of obj.facets) out[f.impl.spec.name] = await this.facetProperties(f);
-    out[PEER] = {};
-    out[INTROSPECTABLE] = {};
-    out[PROPERTIES] = {};
-    return out;
+    return { ...out, ...STANDARD_PROPERTIES };
   }
 
   private introspect(path: string, obj: BoundObject): string {
@@ -324,6 +331,16 @@ export class Dispatcher {
     void path;
     return parts.join('');
   }
+}
+
+/** The standard interfaces every object has, listed (without properties) as sd-bus lists them. */
+const STANDARD_PROPERTIES: Record<string, Record<string, dbus.Variant>> = { [PEER]: {}, [INTROSPECTABLE]: {}, [PROPERTIES]: {} };
+
+/** A property for a signal, which goes out now: its getter must not be asynchronous. */
+function readNow(f: Facet, name: string, type: string): dbus.Variant {
+  const v = f.impl.properties[name]!.get(f.target);
+  if (v instanceof Promise) throw new Error(`${f.impl.spec.name}.${name} is read asynchronously; a signal cannot carry it`);
+  return new Variant(type, v);
 }
 
 let cachedMachineId: string | undefined;

@@ -67,7 +67,7 @@ export async function publish(bus: dbus.MessageBus, service: Service, log: Logge
   m.on('domainNew', (d) =>
     send('DomainNew', () => {
       dispatcher.signal(MANAGER_PATH, manager, 'DomainNew', [d.name, domainPath(d.name)]);
-      return dispatcher.interfacesAdded(MANAGER_PATH, domainPath(d.name), domainObject(d));
+      dispatcher.interfacesAdded(MANAGER_PATH, domainPath(d.name), domainObject(d));
     }),
   );
   m.on('domainRemoved', (name) =>
