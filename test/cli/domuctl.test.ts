@@ -1,7 +1,7 @@
 // domuctl against the real daemon on a private system-like bus (Sandbox):
 // every command in human and JSON output, the error lines and exit codes.
 import t from 'tap';
-import { argv, background, domuctl, on, sandbox, startDaemon, until } from './fixtures/domuctl.js';
+import { argv, background, domuctl, on, sandbox, spawnDomuctl, startDaemon, until } from './fixtures/domuctl.js';
 
 t.setTimeout(900_000);
 
@@ -30,6 +30,12 @@ t.test('no bus at all: exit 9, no error name of our own', async (t) => {
   const bad = await domuctl(['--bus', 'frob:x=1', 'list']);
   t.equal(bad.code, 2);
   t.match(bad.stderr, /^domuctl: bad bus address "frob:x=1": unknown address type:frob\n$/);
+});
+
+t.test('the executable ends with the status and prints the lines that run() gives', async (t) => {
+  for (const args of [['--bus', s.address, 'list'], ['--bus', 'frob:x=1', 'list']]) {
+    t.same(await spawnDomuctl(args), await domuctl(args), args.join(' '));
+  }
 });
 
 t.test('with the daemon', async (t) => {

@@ -9,7 +9,7 @@ import { describeFailure } from '../../src/cli/main.js';
 import { fields, isoTime, plural, table } from '../../src/cli/output.js';
 import { progress } from '../../src/cli/progress.js';
 import { COMMANDS } from '../../src/cli/spec.js';
-import { domuctl } from './fixtures/domuctl.js';
+import { domuctl, spawnDomuctl } from './fixtures/domuctl.js';
 
 t.setTimeout(120_000);
 
@@ -91,8 +91,8 @@ t.test('progress only on a terminal', async (t) => {
   progress('x', pipe)();
 });
 
-t.test('--help for domuctl and every command, as a process', async (t) => {
-  const main = await domuctl(['--help']);
+t.test('--help for domuctl and every command; the executable\'s exit statuses', async (t) => {
+  const main = await spawnDomuctl(['--help']);
   t.equal(main.code, 0);
   t.match(main.stdout, /Exit status:\n {2}0 {3}success\n/);
   const results = await Promise.all(COMMANDS.map((c) => domuctl([c.name, '--help'])));
@@ -103,7 +103,7 @@ t.test('--help for domuctl and every command, as a process', async (t) => {
     t.match(r.stdout, new RegExp(`^Usage: domuctl \\[--bus BUS\\] \\[--json\\] ${c.name}`));
     t.match(r.stdout, /10 {2}the domain is not in a state/);
   }
-  const bad = await domuctl(['show']);
+  const bad = await spawnDomuctl(['show']);
   t.equal(bad.code, 2);
   t.equal(bad.stderr, 'domuctl: show takes NAME; see domuctl show --help\n');
   t.equal(bad.stdout, '');
