@@ -1,6 +1,8 @@
-// domud's command line, run as a program: a bad configuration exits 1 with
-// file, line and key before the bus is touched (a listening socket counts
-// connections) or anything is written; usage errors exit 2.
+// domud's command line: a bad configuration exits 1 with file, line and key
+// before the bus is touched (a listening socket counts connections) or
+// anything is written; usage errors exit 2. Through runDomud() in this
+// process (a node start from the sources takes seconds here), and two as
+// the program, to see that it ends with the status runDomud() gives.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -8,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { PACKAGE_ROOT } from '../../../src/dev/sandbox.js';
+import { runDomud } from '../../../src/daemon/command-line.js';
 import { DAEMON_ENTRY } from '../../support/daemon.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'domud-cli-'));
@@ -28,7 +31,14 @@ interface Result {
   stderr: string;
 }
 
-function domud(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
+async function domud(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runDomud(args, { stdout: (x) => (stdout += x), stderr: (x) => (stderr += x), env: { ...process.env, DOMUD_CONFIG: '', ...env } });
+  return { code, stdout, stderr };
+}
+
+function program(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
   const child = spawn(process.execPath, [...process.execArgv, DAEMON_ENTRY, ...args], { env: { ...process.env, DOMUD_CONFIG: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -58,8 +68,7 @@ t.test('bad configurations and bad usage', async (t) => {
   const bus = ['--bus', `unix:path=${sock}`];
   const version = (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
-  // All at once: each is a whole node start-up.
-  const [key, value, section, miss, env, help, ver, badOpt, positional, level, empty] = await Promise.all([
+  const [key, value, section, miss, env, help, ver, badOpt, positional, level, empty, asProgram, versionOfProgram] = await Promise.all([
     domud(['--config', unknownKey, ...bus]),
     domud(['--config', badValue, ...bus]),
     domud(['--config', unknownSection, ...bus]),
@@ -71,7 +80,11 @@ t.test('bad configurations and bad usage', async (t) => {
     domud(['start', ...bus]),
     domud(['--log-level', 'loud', '--config', unknownKey, ...bus]),
     domud(['--config', emptySection, '--bus', `unix:path=${join(dir, 'no-bus')}`]),
+    program(['--config', unknownKey, ...bus]),
+    program(['--version']),
   ]);
+  t.same(asProgram, key, 'the program ends with the status and prints the line that runDomud() gives');
+  t.same(versionOfProgram, ver, 'and so for --version');
 
   t.equal(key.code, 1, 'unknown key: exit 1');
   t.match(key.stderr, `domud: ${unknownKey}:6: [Toolstack] Colour: unknown key`);
