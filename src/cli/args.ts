@@ -17,14 +17,27 @@ for (const spec of [{ options: GLOBAL_OPTIONS }, ...COMMANDS]) {
   for (const [k, o] of Object.entries(spec.options)) if (o.type === 'string') VALUED.add(`--${k}`);
 }
 
-function commandWord(argv: readonly string[]): string | undefined {
+/** The words that are not options or their values, in order. */
+function words(argv: readonly string[]): string[] {
+  const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--') return argv[i + 1];
+    if (a === '--') return [...out, ...argv.slice(i + 1)];
     if (VALUED.has(a)) i++;
-    else if (!a.startsWith('-')) return a;
+    else if (!a.startsWith('-')) out.push(a);
   }
-  return undefined;
+  return out;
+}
+
+/** Commands of two words (`image list`) are named by both. */
+const GROUPS = new Set(COMMANDS.filter((c) => c.name.includes(' ')).map((c) => c.name.split(' ')[0]!));
+
+function commandWord(argv: readonly string[]): string | undefined {
+  const [first, second] = words(argv);
+  if (first === undefined || !GROUPS.has(first)) return first;
+  if (second === undefined && (argv.includes('--help') || argv.includes('-h'))) return undefined;
+  if (second === undefined) throw new UsageError(`${first} needs a command: ${COMMANDS.filter((c) => c.name.startsWith(`${first} `)).map((c) => c.name.split(' ')[1]).join(', ')}; see domuctl --help`);
+  return `${first} ${second}`;
 }
 
 export function parse(argv: readonly string[]): Parsed {
@@ -43,7 +56,7 @@ export function parse(argv: readonly string[]): Parsed {
     throw new UsageError('no command given; see domuctl --help');
   }
   if (values.help) return { kind: 'help', text: commandHelp(command) };
-  const args = positionals.slice(1);
+  const args = positionals.slice(command.name.split(' ').length);
   if (args.length !== command.args.length) {
     const want = command.args.length === 0 ? 'no arguments' : command.args.join(' ');
     throw new UsageError(`${command.name} takes ${want}; see domuctl ${command.name} --help`);
@@ -66,4 +79,14 @@ export function busAddress(which: string, env: NodeJS.ProcessEnv): string {
 export function uint(flag: string, v: string): number {
   if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 0xffffffff) throw new UsageError(`--${flag}: expected a whole number from 1 to 4294967295, got "${v}"`);
   return Number(v);
+}
+
+const UNITS: Readonly<Record<string, number>> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
+
+/** A size for a 't' argument: bytes, or a whole number with K, M, G or T (powers of 1024). */
+export function bytes(flag: string, v: string): bigint {
+  const m = /^(\d+)([KMGT]?)$/i.exec(v);
+  const n = m ? BigInt(m[1]!) * BigInt(UNITS[m[2]!.toUpperCase()]!) : 0n;
+  if (n < 1n || n >= 2n ** 64n) throw new UsageError(`--${flag}: expected a size like 4G, 512M or a number of bytes, got "${v}"`);
+  return n;
 }

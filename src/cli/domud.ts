@@ -4,6 +4,9 @@ import { type Bus, unwrap } from './bus.js';
 export const MANAGER_PATH = '/org/domud/Domud1';
 export const MANAGER = 'org.domud.Domud1.Manager';
 export const DOMAIN = 'org.domud.Domud1.Domain';
+export const IMAGE = 'org.domud.Domud1.Image';
+export const JOB = 'org.domud.Domud1.Job';
+export const JOB_PREFIX = `${MANAGER_PATH}/job`;
 const PROPS = 'org.freedesktop.DBus.Properties';
 
 /** Reads answer fast or not at all (sd-bus's default). */
@@ -41,6 +44,17 @@ export interface DomainInfo {
   createdAt: number;
   path: string;
 }
+export interface ImageInfo {
+  name: string;
+  suite: string;
+  state: string;
+  /** bytes */
+  size: number;
+  createdAt: number;
+  /** the image file; ListImages does not say it */
+  file?: string;
+  path: string;
+}
 export interface ManagerInfo {
   network: string;
   dom0Address: string;
@@ -50,6 +64,8 @@ export interface ManagerInfo {
   leasesTotal: number;
   version: string;
 }
+
+export type Options = Record<string, number | bigint | string | string[]>;
 
 export class Domud {
   constructor(
@@ -119,12 +135,53 @@ export class Domud {
     return unwrap(dict);
   }
 
-  /** Options typed as the contract says: numbers are 'u', disks 'as', the rest 's'. */
-  async create(name: string, options: Record<string, number | string | string[]>): Promise<string> {
+  /** Options typed as the contract says: numbers are 'u', sizes (bigints) 't', lists 'as', the rest 's'. */
+  private options(options: Options): Record<string, unknown> {
     const V = this.bus.Variant;
     const dict: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(options)) dict[k] = new V(typeof v === 'number' ? 'u' : Array.isArray(v) ? 'as' : 's', v);
-    return (await this.change('CreateDomain', 'sa{sv}', [name, dict]))[0] as string;
+    for (const [k, v] of Object.entries(options)) dict[k] = new V(typeof v === 'number' ? 'u' : typeof v === 'bigint' ? 't' : Array.isArray(v) ? 'as' : 's', v);
+    return dict;
+  }
+
+  async create(name: string, options: Options): Promise<string> {
+    return (await this.change('CreateDomain', 'sa{sv}', [name, this.options(options)]))[0] as string;
+  }
+
+  async listImages(): Promise<ImageInfo[]> {
+    const [rows] = (await this.read('ListImages')) as [[string, string, string, bigint, bigint, string][]];
+    return rows.map(([name, suite, state, size, at, path]) => ({ name, suite, state, size: Number(size), createdAt: Number(at), path }));
+  }
+
+  async getImage(name: string): Promise<string> {
+    return (await this.read('GetImage', 's', [name]))[0] as string;
+  }
+
+  async image(path: string): Promise<ImageInfo> {
+    const p = await this.getAll(path, IMAGE);
+    return { name: p.Name as string, suite: p.Suite as string, state: p.State as string, size: p.Size as number, createdAt: p.CreatedAt as number, file: p.Path as string, path };
+  }
+
+  /** Starts a build; the job's path. */
+  async createImage(name: string, options: Options): Promise<string> {
+    return (await this.change('CreateImage', 'sa{sv}', [name, this.options(options)]))[0] as string;
+  }
+
+  async removeImage(name: string): Promise<void> {
+    await this.change('RemoveImage', 's', [name]);
+  }
+
+  /** A job's Progress, or null while it is not known (ProgressValid false); null too once the job is gone. */
+  async jobProgress(job: string): Promise<number | null> {
+    try {
+      const p = await this.getAll(job, JOB);
+      return p.ProgressValid ? (p.Progress as number) : null;
+    } catch {
+      return null;
+    }
+  }
+
+  async cancelJob(job: string): Promise<void> {
+    await this.bus.call({ path: job, iface: JOB, member: 'Cancel', timeoutMs: CHANGE_MS, interactive: this.interactive });
   }
 
   async start(name: string): Promise<void> {

@@ -24,7 +24,10 @@ const BY_NAME: Readonly<Record<string, ExitCode>> = {
   [`${P}InvalidName`]: Exit.Usage,
   [`${P}InvalidArgument`]: Exit.Usage,
   [`${P}NoSuchDomain`]: Exit.NotFound,
+  [`${P}NoSuchImage`]: Exit.NotFound,
   [`${P}DomainExists`]: Exit.Exists,
+  [`${P}ImageExists`]: Exit.Exists,
+  [`${P}ImageBusy`]: Exit.WrongState,
   [`${P}PoolExhausted`]: Exit.AddressUnavailable,
   [`${P}AddressUnavailable`]: Exit.AddressUnavailable,
   [`${P}ToolstackFailed`]: Exit.ToolstackFailed,
@@ -69,11 +72,11 @@ export const EXIT_HELP = `Exit status:
   0   success
   1   failure not listed below (also: doctor found an error)
   2   usage error (also a bad --bus), invalid name or invalid argument
-  3   no such domain
-  4   domain exists
+  3   no such domain or image
+  4   domain or image exists
   5   access denied, or authorization needed
   6   no free address, or the requested address is unavailable
   7   the toolstack (xm/xl) failed
   8   timed out
   9   the bus or the daemon is not reachable
-  10  the domain is not in a state for this (not running, already running)`;
+  10  the domain or image is not in a state for this (not running, already running, building)`;

@@ -66,6 +66,18 @@ async function dispatch(argv: readonly string[], io: Io): Promise<ExitCode> {
         break;
       case 'doctor':
         return await manager.doctor(c);
+      case 'image list':
+        await (await import('./commands/images.js')).list(c);
+        break;
+      case 'image show':
+        await (await import('./commands/images.js')).show(c, name);
+        break;
+      case 'image create':
+        await (await import('./commands/images.js')).create(c, name, p.values);
+        break;
+      case 'image remove':
+        await (await import('./commands/images.js')).remove(c, name);
+        break;
       default:
         return await (await import('./commands/monitor.js')).monitor(c);
     }

@@ -1,13 +1,14 @@
 // The parts of domuctl that need no daemon: parsing, help, exit codes,
 // formatting, the progress indicator.
 import t from 'tap';
-import { busAddress, parse, uint } from '../../src/cli/args.js';
+import { busAddress, bytes, parse, uint } from '../../src/cli/args.js';
+import { humanSize } from '../../src/cli/commands/images.js';
 import { doctorExit } from '../../src/cli/commands/manager.js';
 import { formatLine, describe } from '../../src/cli/commands/monitor.js';
 import { Exit, exitCodeFor } from '../../src/cli/exit.js';
 import { describeFailure } from '../../src/cli/main.js';
 import { fields, isoTime, plural, table } from '../../src/cli/output.js';
-import { progress } from '../../src/cli/progress.js';
+import { progress, progressBar } from '../../src/cli/progress.js';
 import { COMMANDS } from '../../src/cli/spec.js';
 import { domuctl, spawnDomuctl } from './fixtures/domuctl.js';
 
@@ -26,6 +27,36 @@ t.test('parse', async (t) => {
   t.throws(() => parse(['show']), { message: 'show takes NAME; see domuctl show --help' });
   t.throws(() => parse(['list', '--memory', '5']), { message: "Unknown option '--memory'", code: 2 });
   t.throws(() => parse(['--bus']), { message: /--bus/, code: 2 });
+});
+
+t.test('parse: image commands are two words', async (t) => {
+  t.match(parse(['image', 'list']), { kind: 'run', command: { name: 'image list' }, args: [] });
+  t.match(parse(['--bus', 'session', 'image', 'create', '--size', '4G', 'base', '--package', 'curl', '--package', 'vim']), {
+    kind: 'run',
+    command: { name: 'image create' },
+    args: ['base'],
+    values: { size: '4G', package: ['curl', 'vim'] },
+  });
+  t.match(parse(['image', 'remove', 'base', '--json']), { command: { name: 'image remove' }, args: ['base'], json: true });
+  t.match(parse(['create', 'web1', '--image', 'base', '--disk-size', '8G', '--ssh-key', '/k.pub']), { args: ['web1'], values: { image: 'base', 'disk-size': '8G', 'ssh-key': '/k.pub' } });
+  t.throws(() => parse(['image']), { message: 'image needs a command: list, show, create, remove; see domuctl --help', code: 2 });
+  t.throws(() => parse(['image', 'frob']), { message: 'unknown command "image frob"; see domuctl --help', code: 2 });
+  t.throws(() => parse(['image', 'show']), { message: 'image show takes NAME; see domuctl image show --help' });
+  t.throws(() => parse(['image', 'list', '--size', '1']), { message: "Unknown option '--size'", code: 2 });
+  t.match(parse(['image', '--help']), { kind: 'help', text: /\n  image create NAME +Build an image/ });
+  t.match(parse(['image', 'create', '--help']), { kind: 'help', text: /^Usage: domuctl \[--bus BUS\] \[--json\] image create \[OPTIONS\] NAME\n[\s\S]*--no-wait/ });
+});
+
+t.test('bytes and humanSize', async (t) => {
+  t.equal(bytes('size', '4096'), 4096n);
+  t.equal(bytes('size', '4G'), 4n * 1024n ** 3n);
+  t.equal(bytes('size', '512m'), 512n * 1024n ** 2n);
+  t.equal(bytes('size', '2T'), 2n * 1024n ** 4n);
+  for (const bad of ['0', '0G', '-1', '1.5G', '4GB', 'x', '', '16777216T']) t.throws(() => bytes('size', bad), { message: /^--size: expected a size like 4G/, code: 2 }, bad);
+  t.equal(humanSize(4 * 1024 ** 3), '4 GiB');
+  t.equal(humanSize(1536 * 1024 ** 2), '1.5 GiB');
+  t.equal(humanSize(512), '512 B');
+  t.equal(humanSize(3 * 1024 ** 5), '3072 TiB');
 });
 
 t.test('busAddress and uint', async (t) => {
@@ -89,19 +120,38 @@ t.test('progress only on a terminal', async (t) => {
   t.ok(written.endsWith('\r\x1b[K'), 'clears its line');
   const pipe = { isTTY: false, write: () => t.fail('wrote to a pipe') } as unknown as NodeJS.WriteStream;
   progress('x', pipe)();
+  const bar = progressBar('y', pipe);
+  bar.set(0.5);
+  bar.done();
+});
+
+t.test('a bar once the fraction is known', async (t) => {
+  let written = '';
+  const tty = { isTTY: true, write: (s: string) => ((written += s), true) } as unknown as NodeJS.WriteStream;
+  const bar = progressBar('building base', tty);
+  t.match(written, /^\r\| building base 0s$/, 'a spinner while it is not known');
+  written = '';
+  bar.set(0.5);
+  t.equal(written, `\r[${'#'.repeat(12)}${'.'.repeat(12)}]  50% building base 0s\x1b[K`);
+  written = '';
+  bar.set(1.7);
+  t.match(written, /^\r\[#{24}\] 100% /, 'clamped');
+  bar.set(null);
+  bar.done();
+  t.ok(written.endsWith('\r\x1b[K'));
 });
 
 t.test('--help for domuctl and every command; the executable\'s exit statuses', async (t) => {
   const main = await spawnDomuctl(['--help']);
   t.equal(main.code, 0);
   t.match(main.stdout, /Exit status:\n {2}0 {3}success\n/);
-  const results = await Promise.all(COMMANDS.map((c) => domuctl([c.name, '--help'])));
+  const results = await Promise.all(COMMANDS.map((c) => domuctl([...c.name.split(' '), '--help'])));
   for (const [i, c] of COMMANDS.entries()) {
     t.match(main.stdout, new RegExp(`\\n  ${c.name}\\b`));
     const r = results[i]!;
     t.equal(r.code, 0, c.name);
     t.match(r.stdout, new RegExp(`^Usage: domuctl \\[--bus BUS\\] \\[--json\\] ${c.name}`));
-    t.match(r.stdout, /10 {2}the domain is not in a state/);
+    t.match(r.stdout, /10 {2}the domain or image is not in a state/);
   }
   const bad = await spawnDomuctl(['show']);
   t.equal(bad.code, 2);

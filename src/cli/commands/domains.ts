@@ -1,6 +1,8 @@
 // list, show, create, start, shutdown, destroy.
-import { uint, type Values } from '../args.js';
-import type { DomainInfo, Domud } from '../domud.js';
+import { readFileSync } from 'node:fs';
+import { bytes, uint, type Values } from '../args.js';
+import type { DomainInfo, Domud, Options } from '../domud.js';
+import { UsageError } from '../exit.js';
 import { fields, isoTime, json, plural, table } from '../output.js';
 import { progress } from '../progress.js';
 
@@ -45,11 +47,13 @@ export async function show(c: Context, name: string): Promise<void> {
 }
 
 export async function create(c: Context, name: string, v: Values): Promise<void> {
-  const opts: Record<string, number | string | string[]> = {};
+  const opts: Options = {};
   if (v.memory !== undefined) opts.memory = uint('memory', v.memory as string);
   if (v.vcpus !== undefined) opts.vcpus = uint('vcpus', v.vcpus as string);
-  for (const k of ['kernel', 'ramdisk', 'extra', 'root', 'address', 'mac'] as const) if (v[k] !== undefined) opts[k] = v[k] as string;
+  for (const k of ['kernel', 'ramdisk', 'extra', 'root', 'address', 'mac', 'image'] as const) if (v[k] !== undefined) opts[k] = v[k] as string;
   if (v.disk !== undefined) opts.disks = v.disk as string[];
+  if (v['disk-size'] !== undefined) opts.disk_size = bytes('disk-size', v['disk-size'] as string);
+  if (v['ssh-key'] !== undefined) opts.ssh_key = sshKey(v['ssh-key'] as string);
   const done = progress(`creating ${name}`);
   let path;
   try {
@@ -58,6 +62,19 @@ export async function create(c: Context, name: string, v: Values): Promise<void>
     done();
   }
   showDomain(c, await c.domud.domain(path));
+}
+
+/** The one public key in FILE (comments and blank lines aside); domud checks the key itself. */
+function sshKey(file: string): string {
+  let text;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`--ssh-key: cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+  const keys = text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  if (keys.length !== 1) throw new UsageError(`--ssh-key: ${file} holds ${keys.length} keys; give a file with one (e.g. ~/.ssh/id_ed25519.pub)`);
+  return keys[0]!;
 }
 
 export async function start(c: Context, name: string): Promise<void> {
