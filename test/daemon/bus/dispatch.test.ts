@@ -43,7 +43,12 @@ const E = 'org.freedesktop.DBus.Error.';
 const s = await peerBus(t);
 
 const logged: Array<{ fields: unknown; msg: string }> = [];
-const log = { error: (fields: unknown, msg: string) => logged.push({ fields, msg }), warn: () => undefined } as unknown as Logger;
+const answered: Array<{ fields: { member: string; ms: number }; msg: string }> = [];
+const log = {
+  error: (fields: unknown, msg: string) => logged.push({ fields, msg }),
+  warn: () => undefined,
+  debug: (fields: { member: string; ms: number }, msg: string) => answered.push({ fields, msg }),
+} as unknown as Logger;
 
 const service = dbus.sessionBus({ busAddress: s.address });
 await new Promise((r) => service.once('connect', r));
@@ -124,6 +129,9 @@ t.test('a method gets its arguments and who called, as the bus says', async (t) 
   await c.call(ROOT, IFACE, 'Echo', 's', ['again'], 0x4, serviceName);
   t.equal(callers.at(-1)?.interactive, true, 'ALLOW_INTERACTIVE_AUTHORIZATION is passed on');
   t.same(await call('Echo', 's', ['no interface'], ''), ['no interface!'], 'a call without an interface finds the method');
+  const last = answered.at(-1)!;
+  t.match(last, { msg: 'call answered', fields: { member: 'Echo', path: ROOT } }, 'each call is logged once answered (debug)');
+  t.ok(last.fields.ms >= 0 && last.fields.ms < 10_000, `with its time: ${last.fields.ms} ms`);
 });
 
 t.test('what does not fit the contract is answered as D-Bus says, not as UnknownMethod', async (t) => {

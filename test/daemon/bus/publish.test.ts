@@ -60,7 +60,7 @@ const service: Service = {
   forwarding: async () => false,
   checkHost: async () => [{ id: 'range', status: 'ok', message: 'free' }],
 };
-const log = { error: () => undefined, warn: () => undefined } as unknown as Logger;
+const log = { error: () => undefined, warn: () => undefined, debug: () => undefined } as unknown as Logger;
 const bus = dbus.sessionBus({ busAddress: s.address });
 await new Promise((r) => bus.once('connect', r));
 t.teardown(() => bus.disconnect());
