@@ -2,7 +2,7 @@
 // formatting, the progress indicator.
 import t from 'tap';
 import { busAddress, bytes, parse, uint } from '../../src/cli/args.js';
-import { humanSize } from '../../src/cli/commands/images.js';
+import { humanSize, jobFailure } from '../../src/cli/commands/images.js';
 import { doctorExit } from '../../src/cli/commands/manager.js';
 import { formatLine, describe } from '../../src/cli/commands/monitor.js';
 import { Exit, exitCodeFor } from '../../src/cli/exit.js';
@@ -57,6 +57,14 @@ t.test('bytes and humanSize', async (t) => {
   t.equal(humanSize(1536 * 1024 ** 2), '1.5 GiB');
   t.equal(humanSize(512), '512 B');
   t.equal(humanSize(3 * 1024 ** 5), '3072 TiB');
+});
+
+t.test('a failed job as one error line, its output indented after it', async (t) => {
+  const e = jobFailure('building base', { success: false, message: 'org.domud.Domud1.Error.ImageFailed: debootstrap failed: exit 1\nW: a\n\nW: b' });
+  t.equal(e.message, 'building base failed: debootstrap failed: exit 1 (org.domud.Domud1.Error.ImageFailed)\n  W: a\n  W: b');
+  t.equal(e.code, Exit.Failure);
+  t.equal(jobFailure('x', { success: false, message: 'org.domud.Domud1.Error.NoSuchImage: gone' }).code, Exit.NotFound, 'the exit status of the error named');
+  t.match(jobFailure('x', { success: false, message: 'odd: words' }), { message: 'x failed: odd: words (org.freedesktop.DBus.Error.Failed)', code: Exit.Failure }, 'no name: Failed');
 });
 
 t.test('busAddress and uint', async (t) => {

@@ -1,8 +1,8 @@
 // image list, show, create, remove.
 import { bytes, type Values } from '../args.js';
 import type { ImageInfo, Options } from '../domud.js';
-import { CliError, Exit } from '../exit.js';
-import { Jobs } from '../jobs.js';
+import { CliError, exitCodeFor } from '../exit.js';
+import { type JobEnd, Jobs } from '../jobs.js';
 import { fields, isoTime, json, plural, table } from '../output.js';
 import { progressBar } from '../progress.js';
 import type { Context } from './domains.js';
@@ -75,8 +75,22 @@ export async function create(c: Context, name: string, v: Values): Promise<void>
     process.removeListener('SIGINT', cancel);
     bar.done();
   }
-  if (!end.success) throw new CliError(`building ${name} failed: ${end.message}`, Exit.Failure);
+  if (!end.success) throw jobFailure(`building ${name}`, end);
   showImage(c, await c.domud.image(await c.domud.getImage(name)));
+}
+
+/**
+ * A failed job's Completed message ("<error name>: <message>", as a call
+ * would have failed) as domuctl reports any error: the first line with the
+ * name, and the exit status of that name; the lines after it (the tail of a
+ * build's output) follow, indented.
+ */
+export function jobFailure(what: string, end: JobEnd): CliError {
+  const m = /^([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+): ([\s\S]*)$/.exec(end.message);
+  const [errorName, text] = m ? [m[1]!, m[2]!] : ['org.freedesktop.DBus.Error.Failed', end.message];
+  const [first, ...rest] = text.split('\n');
+  const more = rest.filter((l) => l.trim() !== '').map((l) => `\n  ${l}`).join('');
+  return new CliError(`${what} failed: ${first} (${errorName})${more}`, exitCodeFor(errorName));
 }
 
 export async function remove(c: Context, name: string): Promise<void> {
