@@ -50,6 +50,9 @@ t.test('errors name the file, line and key', async (t) => {
     ['[Daemon]\nPolkit=maybe\n', /^\/f\.conf:2: \[Daemon\] Polkit:/],
     ['[Daemon]\nLogLevel=loud\n', /\[Daemon\] LogLevel:/],
     ['[Daemon]\nGroup=bad group\n', /\[Daemon\] Group:/],
+    ['[Images]\nDebootstrap=sbin/debootstrap\n', /^\/f\.conf:2: \[Images\] Debootstrap: .*absolute path or a program name/],
+    ['[Images]\nDebootstrap=\n', /\[Images\] Debootstrap:/],
+    ['[Images]\nCacheDirectory=cache\n', /^\/f\.conf:2: \[Images\] CacheDirectory: .*absolute path/],
     ['[Daemon]\nColour=blue\n', /^\/f\.conf:2: \[Daemon\] Colour: unknown key/],
     ['[Network]\nRange=10.0.0.0/24\n[Bridge]\nName=xenbr0\n', /^\/f\.conf:3: unknown section \[Bridge\]/],
     ['[Daemon]\nPolkit=no\n[Deamon]\n#Group=xen\n', /^\/f\.conf:3: unknown section \[Deamon\]/],
@@ -60,6 +63,15 @@ t.test('errors name the file, line and key', async (t) => {
     t.ok(e instanceof ConfigError, text);
     t.match(e.message, re, text);
   }
+});
+
+t.test('[Images]: the debootstrap run and its cache', async (t) => {
+  t.same(parseConfig('', null).images, { debootstrap: 'debootstrap', cacheDirectory: '' }, 'the defaults');
+  t.same(parseConfig('[Images]\nDebootstrap=/opt/sim/debootstrap\nCacheDirectory=/var/cache/domud\n', '/x').images, {
+    debootstrap: '/opt/sim/debootstrap',
+    cacheDirectory: '/var/cache/domud',
+  });
+  t.equal(parseConfig('[Images]\nDebootstrap=qemu-debootstrap\n', '/x').images.debootstrap, 'qemu-debootstrap', 'a name on the fixed PATH');
 });
 
 t.test('where the configuration comes from', async (t) => {
