@@ -30,6 +30,7 @@ export class Job {
   private lastEmit = 0;
   private timer: NodeJS.Timeout | undefined;
   private done = false;
+  private announced = 0;
   progress = 0;
   progressValid = false;
   /** µs since the epoch; 0 while unknown */
@@ -78,20 +79,23 @@ export class Job {
   /** Called once by Jobs when the work settles. */
   finish(success: boolean, error: unknown): void {
     if (this.done) return;
+    const held = this.timer !== undefined;
     clearTimeout(this.timer);
     this.timer = undefined;
     if (success && this.progress < 1) {
       this.progress = 1;
       this.progressValid = true;
       this.expectedEndTime = this.now() * 1000;
-      this.emitChanged();
     }
+    // The last value is announced before Completed, however soon it came.
+    if (held || this.progress !== this.announced) this.emitChanged();
     this.done = true;
     this.events.emit('jobCompleted', this, success, error);
   }
 
   private emitChanged(): void {
     this.timer = undefined;
+    this.announced = this.progress;
     this.lastEmit = this.now();
     this.events.emit('jobChanged', this);
   }

@@ -43,7 +43,7 @@ t.test('introspection, tree, peer and label escaping', async (t) => {
   t.match(mxml, /^<!DOCTYPE node PUBLIC "-\/\/freedesktop\/\/DTD D-BUS Object Introspection 1\.0\/\/EN"/);
   const m = await interfacesOf(mxml);
   t.same(m.ifaces, [MANAGER_IFACE, 'org.freedesktop.DBus.Introspectable', 'org.freedesktop.DBus.ObjectManager', PEER, 'org.freedesktop.DBus.Properties'].sort());
-  t.same(m.children, ['domain']);
+  t.same(m.children, ['domain', 'image', 'job']);
 
   // A domain.
   const dxml = await introspect(dpath);

@@ -65,9 +65,12 @@ t.test('progress: never down, at most one announcement per interval, the last on
   now += PROGRESS_INTERVAL_MS;
   job.report(0.5);
   t.same(changed, [0.01, 0.1, 0.5]);
+  now += 10;
+  job.report(1); // the build's own last step, held back by the interval
+  t.same(changed, [0.01, 0.1, 0.5]);
   finish();
   await tick();
-  t.same(changed, [0.01, 0.1, 0.5, 1], 'success announces 1');
+  t.same(changed, [0.01, 0.1, 0.5, 1], 'the held-back 1 is announced before Completed, once');
 });
 
 t.test('cancel reaches the work through its signal', async (t) => {
