@@ -206,3 +206,32 @@ t.test('RemoveImage: the file goes, the signals say so', async (t) => {
   t.same(listing(), []);
   t.same(await c.manager('ListImages'), [[]]);
 });
+
+t.test('with xm: the file: disk line, and the simulator boots it through the bootloader', async (t) => {
+  const x = await startSandbox(t, { flavour: 'xm' });
+  const xc = await Client.connect(t, x.address);
+  await xc.subscribeAll();
+  const [job] = await xc.manager('CreateImage', 'sa{sv}', ['base', small()]);
+  t.same((await xc.waitFor((m) => m.path === job && m.member === 'Completed', 60_000)).body, [true, '']);
+  const [dpath] = await xc.manager('CreateDomain', 'sa{sv}', ['web', { image: variant('s', 'base') }]);
+  const disk = join(x.stateDir, 'disks', 'web.img');
+  const cfg = readFileSync(join(x.stateDir, 'domains', 'web.cfg'), 'utf8');
+  t.match(cfg, /^bootloader = "pygrub"$/m);
+  t.match(cfg, `disk = [ "file:${disk},xvda,w" ]`);
+  t.match(await xc.prop(dpath, 'org.domud.Domud1.Domain', 'State'), /^(running|blocked)$/);
+  await xc.manager('DestroyDomain', 's', ['web']);
+  t.notOk(existsSync(disk));
+});
+
+t.test('SIGTERM during a build: the job is cancelled and cleaned up, exit 0', async (t) => {
+  s.debootstrapEnv({ DEBOOTSTRAP_SIM_HANG: 'base' });
+  const [job] = await c.manager('CreateImage', 'sa{sv}', ['late', small()]);
+  await eventually(async () => (await c.prop(job, JOB, 'Progress')) as number > 0.6, 30_000, 'the build to hang in its base phase');
+  const from = c.seen.length;
+  t.equal(await s.stopDaemon('SIGTERM'), 0, 'exit 0');
+  const done = await c.waitFor((x) => x.path === job && x.member === 'Completed', 5_000, from);
+  t.match(done.body, [false, /Cancelled/], 'Completed went out before the daemon left');
+  t.same(listing(), [], 'no build directory');
+  t.equal((await s.exec('pgrep', ['-f', join(imagesDir, '.late.build')])).stdout.trim(), '', 'no debootstrap left');
+  s.debootstrapEnv({});
+});
