@@ -85,3 +85,15 @@ t.test('where the configuration comes from', async (t) => {
   const c = loadConfig(undefined, {});
   t.equal(c.source, c.source === null ? null : DEFAULT_CONFIG_PATH);
 });
+
+t.test('systemd/domud.conf shows every key with its default, and reads as all defaults', async (t) => {
+  const { readFileSync } = await import('node:fs');
+  const { DEFAULTS } = await import('../../src/daemon/config.js');
+  const { PACKAGE_ROOT } = await import('../../src/dev/sandbox.js');
+  const text = readFileSync(join(PACKAGE_ROOT, 'systemd', 'domud.conf'), 'utf8');
+  for (const [section, keys] of Object.entries(DEFAULTS)) {
+    t.match(text, `\n[${section}]\n`, `[${section}]`);
+    for (const [key, value] of Object.entries(keys)) t.match(text, `\n#${key}=${value}\n`, `#${key}=${value}`);
+  }
+  t.same(parseConfig(text, '/etc/domud/domud.conf').images, parseConfig('', null).images);
+});
