@@ -5,7 +5,7 @@
 // nor the other layers: the lifecycle reaches the guests' disks through the
 // GuestDisks interface this class implements.
 import { EventEmitter } from 'node:events';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import {
@@ -187,8 +187,9 @@ export class Images extends EventEmitter<ImageEvents> implements GuestDisks {
       hostRoot: this.d.hostRoot,
     };
     const plan = this.tools.plan(build);
-    if (this.records.has(name)) throw new ImageExistsError(name);
     const path = imagePath(this.d.dir, name);
+    // A file put there behind domud's back counts as known too: building over it would fail anyway.
+    if (this.records.has(name) || existsSync(path)) throw new ImageExistsError(name);
     const building: Image = { name, suite: plan.suite, state: 'building', size: plan.size, createdAt: Date.now() * 1000, path };
     this.records.set(name, building);
     this.emit('imageNew', building);

@@ -5,7 +5,7 @@
 import type { VifRoute } from '../../net/index.js';
 import { ConfigValueError, DomainNotFoundError, renderGuestConfig, writeGuestConfig, type GuestSpec } from '../../xm/index.js';
 import { type Domain, type DomainSettings, encodeAttrs, vifOf } from './domain.js';
-import { checkSize } from '../../image/index.js';
+import { checkHostname, checkSize } from '../../image/index.js';
 import { AlreadyRunningError, DomainExistsError, InvalidArgumentError, InvalidNameError, NotRunningError } from './errors.js';
 import { GuestIds, type IdSource } from './guest-id.js';
 import { checkName, randomXenMac } from './names.js';
@@ -247,8 +247,10 @@ export class Lifecycle {
     const { size } = disks.source(checked.settings.image!);
     if (checked.disk?.diskSize !== undefined) checkSize('disk_size', checked.disk.diskSize, size);
     // The name becomes the guest's /etc/hostname: one RFC 1123 label.
-    if (!/^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(name)) {
-      throw new InvalidArgumentError(`A domain made from an image is named as its host: "${name}" is not a host name (A-Z a-z 0-9 -, not starting or ending with -)`);
+    try {
+      checkHostname(name);
+    } catch (e) {
+      throw new InvalidArgumentError(`A domain made from an image is named as its host, and ${(e as Error).message}`);
     }
   }
 

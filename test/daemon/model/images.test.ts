@@ -2,7 +2,7 @@
 // record and job, what a failure and a cancel leave, removal rules, the
 // guests' copies, and start-up. Milliseconds each; the real src/image runs
 // in test/image/ and through the daemon in test/daemon/bus/images.test.ts.
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { bytes } from '../../../src/daemon/model/images.js';
@@ -39,7 +39,7 @@ t.test('create: known at once as building, a job, then ready', async (t) => {
 });
 
 t.test('create: bad input changes nothing', async (t) => {
-  const { images, tools } = await imageRig(t);
+  const { images, tools, dir } = await imageRig(t);
   t.throws(() => images.create('bad/name', {}, 0), { code: 'InvalidName' });
   t.throws(() => images.create('-x', {}, 0), { code: 'InvalidName' });
   t.throws(() => images.create('a', { suite: 'Bad!' }, 0), { code: 'InvalidArgument' });
@@ -49,6 +49,8 @@ t.test('create: bad input changes nothing', async (t) => {
   t.same(tools.calls, ['leftovers 2']);
   images.create('a', { size: 64 * MiB }, 0);
   t.throws(() => images.create('a', {}, 0), { code: 'ImageExists' });
+  writeFileSync(join(dir, 'images', 'stray.img'), '');
+  t.throws(() => images.create('stray', {}, 0), { code: 'ImageExists' }, 'a file put there behind domud\'s back');
   t.equal(bytes('x', 5n), 5);
 });
 
