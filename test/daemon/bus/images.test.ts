@@ -47,6 +47,10 @@ t.test('CreateImage: a job whose progress goes 0 to 1, then a ready image', asyn
   t.match(job, /^\/org\/domud\/Domud1\/job\/[0-9]+$/);
   const path = '/org/domud/Domud1/image/base';
   t.same((await c.waitFor((x) => x.member === 'ImageNew', 5_000, from)).body, ['base', path]);
+  const added = await c.waitFor((x) => x.member === 'InterfacesAdded' && x.body[0] === path, 5_000, from);
+  t.equal(added.body[1][IMAGE].State.value, 'building', 'InterfacesAdded for the image, building');
+  const jobAdded = await c.waitFor((x) => x.member === 'InterfacesAdded' && x.body[0] === job, 5_000, from);
+  t.same(jobAdded.body[1][JOB].Objects.value, [path], 'InterfacesAdded for the job, with its objects');
   t.equal(await c.prop(path, IMAGE, 'State'), 'building', 'the image exists at once, building');
   const jp = await c.props(job, JOB);
   t.match(jp, { Operation: 'create-image', Objects: [path], Cancelable: true, StartedByUID: 0 });
@@ -223,7 +227,9 @@ t.test('with xm: the file: disk line, and the simulator boots it through the boo
   t.notOk(existsSync(disk));
 });
 
-t.test('SIGTERM during a build: the job is cancelled and cleaned up, exit 0', async (t) => {
+t.test('SIGTERM during a build: the job is cancelled and cleaned up, exit 0; a restart reads the ready images back', async (t) => {
+  const [first] = await c.manager('CreateImage', 'sa{sv}', ['kept', small({ suite: variant('s', 'trixie') })]);
+  t.same((await c.waitFor((x) => x.path === first && x.member === 'Completed', 60_000)).body, [true, '']);
   s.debootstrapEnv({ DEBOOTSTRAP_SIM_HANG: 'base' });
   const [job] = await c.manager('CreateImage', 'sa{sv}', ['late', small()]);
   await eventually(async () => (await c.prop(job, JOB, 'Progress')) as number > 0.6, 30_000, 'the build to hang in its base phase');
@@ -231,7 +237,11 @@ t.test('SIGTERM during a build: the job is cancelled and cleaned up, exit 0', as
   t.equal(await s.stopDaemon('SIGTERM'), 0, 'exit 0');
   const done = await c.waitFor((x) => x.path === job && x.member === 'Completed', 5_000, from);
   t.match(done.body, [false, /Cancelled/], 'Completed went out before the daemon left');
-  t.same(listing(), [], 'no build directory');
+  t.same(listing(), ['kept.img'], 'no build directory');
   t.equal((await s.exec('pgrep', ['-f', join(imagesDir, '.late.build')])).stdout.trim(), '', 'no debootstrap left');
   s.debootstrapEnv({});
+  await s.startDaemon();
+  const again = await Client.connect(t, s.address);
+  const [rows] = await again.manager('ListImages');
+  t.same(rows.map((r: unknown[]) => [r[0], r[1], r[2], Number(r[3])]), [['kept', 'trixie', 'ready', 64 * MiB]], 'the suite read back from the image');
 });
