@@ -1,7 +1,8 @@
 // Images and jobs end to end: the daemon on a real bus, CreateImage running
 // sim/debootstrap-sim (the sandbox's [Images] Debootstrap=), watched through
 // the signals a client subscribes to and read back with busctl.
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { readFile } from '../../../src/image/index.js';
@@ -240,7 +241,18 @@ t.test('SIGTERM during a build: the job is cancelled and cleaned up, exit 0; a r
   t.same(listing(), ['kept.img'], 'no build directory');
   t.equal((await s.exec('pgrep', ['-f', join(imagesDir, '.late.build')])).stdout.trim(), '', 'no debootstrap left');
   s.debootstrapEnv({});
+  // What a SIGKILLed daemon leaves under KillMode=process: a build directory
+  // with a process of the build still working in it, in a group of its own.
+  const stray = join(imagesDir, '.stray.build');
+  mkdirSync(join(stray, 'root'), { recursive: true });
+  const straggler = spawn('python3', ['-c', 'import time; time.sleep(600)', join(stray, 'root')], { detached: true, stdio: 'ignore' });
+  t.teardown(() => {
+    if (straggler.exitCode === null && straggler.signalCode === null) straggler.kill('SIGKILL');
+  });
+  const ended = new Promise((r) => straggler.once('exit', (_code, signal) => r(signal)));
   await s.startDaemon();
+  t.equal(await ended, 'SIGKILL', 'start-up ended the killed build\'s process');
+  t.same(listing(), ['kept.img'], 'and removed its directory');
   const again = await Client.connect(t, s.address);
   const [rows] = await again.manager('ListImages');
   t.same(rows.map((r: unknown[]) => [r[0], r[1], r[2], Number(r[3])]), [['kept', 'trixie', 'ready', 64 * MiB]], 'the suite read back from the image');
