@@ -226,6 +226,7 @@ t.test('with xm: the file: disk line, and the simulator boots it through the boo
   t.match(await xc.prop(dpath, 'org.domud.Domud1.Domain', 'State'), /^(running|blocked)$/);
   await xc.manager('DestroyDomain', 's', ['web']);
   t.notOk(existsSync(disk));
+  t.equal(await x.stopDaemon('SIGTERM'), 0);
 });
 
 t.test('SIGTERM during a build: the job is cancelled and cleaned up, exit 0; a restart reads the ready images back', async (t) => {
@@ -256,4 +257,6 @@ t.test('SIGTERM during a build: the job is cancelled and cleaned up, exit 0; a r
   const again = await Client.connect(t, s.address);
   const [rows] = await again.manager('ListImages');
   t.same(rows.map((r: unknown[]) => [r[0], r[1], r[2], Number(r[3])]), [['kept', 'trixie', 'ready', 64 * MiB]], 'the suite read back from the image');
+  // A clean stop, so that this daemon's coverage is written (SIGKILL at teardown loses it).
+  t.equal(await s.stopDaemon('SIGTERM'), 0);
 });

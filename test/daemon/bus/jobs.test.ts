@@ -71,4 +71,5 @@ t.test('images and jobs: who may', async (t) => {
   await c.waitFor((x) => x.path === job2 && x.member === 'Completed', 60_000);
   t.equal(await errorOf(c.manager('RemoveImage', 's', ['base'])), 'none', 'root removes it');
   t.same(await c.manager('ListImages'), [[]]);
+  t.equal(await s.stopDaemon('SIGTERM'), 0, 'a clean stop (its coverage is written)');
 });
