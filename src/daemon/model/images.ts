@@ -5,7 +5,7 @@
 // nor the other layers: the lifecycle reaches the guests' disks through the
 // GuestDisks interface this class implements.
 import { EventEmitter } from 'node:events';
-import { existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import {
@@ -139,7 +139,8 @@ export class Images extends EventEmitter<ImageEvents> implements GuestDisks {
    * before a restart are not remembered: a failed build leaves no file.
    */
   async load(): Promise<void> {
-    mkdirSync(this.d.dir, { recursive: true, mode: 0o755 });
+    // 0755 whatever the umask (the unit's is 0077); the guests' disks are theirs alone.
+    if (mkdirSync(this.d.dir, { recursive: true }) !== undefined) chmodSync(this.d.dir, 0o755);
     mkdirSync(this.d.disksDir, { recursive: true, mode: 0o700 });
     for (const p of await this.tools.leftovers(this.d.dir, this.d.disksDir)) this.d.log.info({ path: p }, 'removed what a killed build or clone left');
     for (const e of this.tools.list(this.d.dir)) {

@@ -1,11 +1,11 @@
 // The lifecycle verbs, create, start, shutdown and destroy, each all or
-// nothing over the allocator (addresses), the toolstack (guests) and the
-// routes (vifs). Each runs under its domain's lock (manager.ts takes it); a
+// nothing over the allocator (addresses), the toolstack (guests), the
+// routes (vifs) and, for a guest made from an image, its copy of it. Each runs under its domain's lock (manager.ts takes it); a
 // create or start that fails is undone by rollBack(), the one rollback.
+import { checkHostname, checkSize } from '../../image/index.js';
 import type { VifRoute } from '../../net/index.js';
 import { ConfigValueError, DomainNotFoundError, renderGuestConfig, writeGuestConfig, type GuestSpec } from '../../xm/index.js';
 import { type Domain, type DomainSettings, encodeAttrs, vifOf } from './domain.js';
-import { checkHostname, checkSize } from '../../image/index.js';
 import { AlreadyRunningError, DomainExistsError, InvalidArgumentError, InvalidNameError, NotRunningError } from './errors.js';
 import { GuestIds, type IdSource } from './guest-id.js';
 import { checkName, randomXenMac } from './names.js';
@@ -244,7 +244,14 @@ export class Lifecycle {
   private checkImage(name: string, checked: CheckedOptions): void {
     const disks = this.s.deps.disks;
     if (disks === undefined) throw new InvalidArgumentError('Option "image": this domud has no image directory');
-    const { size } = disks.source(checked.settings.image!);
+    let size: number;
+    try {
+      ({ size } = disks.source(checked.settings.image!));
+    } catch (e) {
+      // A bad image name is a bad option here, not a bad domain name.
+      if (e instanceof InvalidNameError) throw new InvalidArgumentError(`Option "image": ${e.message}`);
+      throw e;
+    }
     if (checked.disk?.diskSize !== undefined) checkSize('disk_size', checked.disk.diskSize, size);
     // The name becomes the guest's /etc/hostname: one RFC 1123 label.
     try {

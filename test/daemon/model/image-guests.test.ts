@@ -67,6 +67,8 @@ t.test('bad combinations and values: refused before anything is leased', async (
     [{ image: 'base', disk_size: BigInt(MiB) }, 'InvalidArgument', /disk_size/],
     [{ image: 'base', disk_size: BigInt(64 * MiB + 1) }, 'InvalidArgument', /multiple of 4096/],
     [{ image: 'none' }, 'NoSuchImage'],
+    [{ image: 'bad/name' }, 'InvalidArgument', /Option "image": Invalid image name/],
+    [{ image: '' }, 'InvalidArgument', /Option "image"/],
   ];
   for (const [o, code, message] of bad) t.throws(() => manager.create('web', o), { code, ...(message ? { message } : {}) }, JSON.stringify(o, (_k, v) => (typeof v === 'bigint' ? Number(v) : v)));
   t.throws(() => manager.create('web_1', { image: 'base' }), { code: 'InvalidArgument', message: /not a host name/ });
