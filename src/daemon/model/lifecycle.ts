@@ -1,7 +1,8 @@
 // The lifecycle verbs, create, start, shutdown and destroy, each all or
 // nothing over the allocator (addresses), the toolstack (guests), the
-// routes (vifs) and, for a guest made from an image, its copy of it. Each runs under its domain's lock (manager.ts takes it); a
-// create or start that fails is undone by rollBack(), the one rollback.
+// routes (vifs) and, for a guest made from an image, its copy of it. Each
+// runs under its domain's lock (manager.ts takes it); a create or start
+// that fails is undone by rollBack(), the one rollback.
 import { checkHostname, checkSize } from '../../image/index.js';
 import type { VifRoute } from '../../net/index.js';
 import { ConfigValueError, DomainNotFoundError, renderGuestConfig, writeGuestConfig, type GuestSpec } from '../../xm/index.js';
