@@ -56,6 +56,10 @@ t.test('kill -9 during a build, then a restart: no building image, nothing left'
   s.debootstrapEnv({ DEBOOTSTRAP_SIM_HANG: 'base', DEBOOTSTRAP_SIM_MOUNT: '1' });
   const [job] = await c.manager('CreateImage', 'sa{sv}', ['doomed', small()]);
   const buildDir = join(s.stateDir, 'images', '.doomed.build');
+  // Should the test fail before the restart ends them: the build's processes, by pid.
+  t.teardown(() => {
+    for (const pid of processesWith(buildDir)) process.kill(pid, 'SIGKILL');
+  });
   for (let i = 0; mountsBelow(buildDir).length === 0; i++) {
     if (i > 600) throw new Error('the build never mounted its /proc');
     await new Promise((r) => setTimeout(r, 50));
