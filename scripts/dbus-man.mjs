@@ -17,6 +17,8 @@ const EMITS = 'org.freedesktop.DBus.Property.EmitsChangedSignal';
 const OBJECTS = [
   { iface: 'org.domud.Domud1.Manager', path: '/org/domud/Domud1', title: 'THE MANAGER OBJECT' },
   { iface: 'org.domud.Domud1.Domain', path: '/org/domud/Domud1/domain/<label>', title: 'DOMAIN OBJECTS' },
+  { iface: 'org.domud.Domud1.Image', path: '/org/domud/Domud1/image/<label>', title: 'IMAGE OBJECTS' },
+  { iface: 'org.domud.Domud1.Job', path: '/org/domud/Domud1/job/<number>', title: 'JOB OBJECTS' },
 ];
 
 /** Text as roff shows it: backslashes escaped, no line taken for a request. */
@@ -121,6 +123,8 @@ for (const o of OBJECTS) {
 }
 parts.push('.SH "SEE ALSO"', '.BR domud (8),', '.BR domuctl (1),', '.BR busctl (1),', '.BR org.freedesktop.machine1 (5)');
 
-const out = join(root, 'dist', 'man', 'org.domud.Domud1.5');
+// Run on its own, a path may be given (the tests write theirs elsewhere);
+// imported by bundle.mjs, the page goes to dist/man.
+const out = (import.meta.url === `file://${process.argv[1]}` && process.argv[2]) || join(root, 'dist', 'man', 'org.domud.Domud1.5');
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, `${parts.join('\n')}\n`);

@@ -64,6 +64,14 @@ const schema = {
     Memory: count(16, 16 * 1024 * 1024),
     VCpus: count(1, 512),
   },
+  Images: {
+    // A name is looked up on src/image's fixed PATH, never on the daemon's own.
+    Debootstrap: v.pipe(
+      v.string(),
+      v.check((s) => isAbsolute(s) || /^[A-Za-z0-9_+][A-Za-z0-9_.+-]*$/.test(s), 'must be an absolute path or a program name (no /)'),
+    ),
+    CacheDirectory: optionalPath,
+  },
   Daemon: {
     StateDirectory: absolutePath,
     Group: v.pipe(v.string(), v.regex(/^([a-z_][a-z0-9_-]*\$?)?$/i, 'must be empty or a Unix group name')),
@@ -77,6 +85,7 @@ export const DEFAULTS: Readonly<Record<string, Readonly<Record<string, string>>>
   Network: { Range: '172.20.216.0/24' },
   Toolstack: { Command: 'auto', Timeout: '60' },
   Domains: { Kernel: '/boot/vmlinuz-xen', Ramdisk: '', Memory: '128', VCpus: '1' },
+  Images: { Debootstrap: 'debootstrap', CacheDirectory: '' },
   Daemon: {
     StateDirectory: '/var/lib/domud',
     Group: '',
@@ -91,6 +100,8 @@ export interface Config {
   readonly network: { readonly range: string };
   readonly toolstack: { readonly command: string; readonly timeoutSeconds: number };
   readonly domains: { readonly kernel: string; readonly ramdisk: string; readonly memory: number; readonly vcpus: number };
+  /** CreateImage: the debootstrap run (a name on the fixed PATH or an absolute path) and its --cache-dir ('' for none) */
+  readonly images: { readonly debootstrap: string; readonly cacheDirectory: string };
   readonly daemon: {
     readonly stateDirectory: string;
     readonly group: string;
@@ -171,6 +182,7 @@ export function parseConfig(text: string, file: string | null): Config {
     Network: { Range: string };
     Toolstack: { Command: string; Timeout: number };
     Domains: { Kernel: string; Ramdisk: string; Memory: number; VCpus: number };
+    Images: { Debootstrap: string; CacheDirectory: string };
     Daemon: { StateDirectory: string; Group: string; Polkit: boolean; ReconcileSeconds: number; LogLevel: LogLevel };
   };
   return {
@@ -178,6 +190,7 @@ export function parseConfig(text: string, file: string | null): Config {
     network: { range: Pool.parse(got.Network.Range).cidr },
     toolstack: { command: got.Toolstack.Command, timeoutSeconds: got.Toolstack.Timeout },
     domains: { kernel: got.Domains.Kernel, ramdisk: got.Domains.Ramdisk, memory: got.Domains.Memory, vcpus: got.Domains.VCpus },
+    images: { debootstrap: got.Images.Debootstrap, cacheDirectory: got.Images.CacheDirectory },
     daemon: {
       stateDirectory: got.Daemon.StateDirectory,
       group: got.Daemon.Group,

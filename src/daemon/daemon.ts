@@ -17,6 +17,8 @@ import { lockStateDirectory } from './lock.js';
 import { packageVersion as version } from './package.js';
 import { createLogger } from './log.js';
 import { PHASE_KEY } from './model/domain.js';
+import { Images } from './model/images.js';
+import { Jobs } from './model/jobs.js';
 import { DomainManager } from './model/manager.js';
 import { unavailableToolstack } from './toolstack.js';
 
@@ -84,6 +86,19 @@ async function run(config: Config, busName: string, log: Logger): Promise<number
   for (const l of allocator.outOfRange) {
     log.warn({ domain: l.name, address: l.address, range: pool.cidr }, 'lease outside the configured range kept; its address is never handed out');
   }
+  // Images before anything can build or clone: what a killed daemon's
+  // builds and clones left goes first (Images.load).
+  const jobs = new Jobs();
+  const images = new Images({
+    dir: join(stateDir, 'images'),
+    disksDir: join(stateDir, 'disks'),
+    debootstrap: config.images.debootstrap,
+    cacheDir: config.images.cacheDirectory === '' ? undefined : config.images.cacheDirectory,
+    jobs,
+    log,
+  });
+  const imagesLoaded = images.load();
+  imagesLoaded.catch(() => undefined); // awaited below
   let toolstack;
   try {
     toolstack = await found;
@@ -101,7 +116,9 @@ async function run(config: Config, busName: string, log: Logger): Promise<number
     log,
     // The toolstack's own timeout, its kill grace (src/xm: 2 s) and a margin.
     createGraceMs: config.toolstack.timeoutSeconds * 1000 + 5_000,
+    disks: images,
   });
+  await imagesLoaded;
 
   const authz = new Authorizer({ bus, group: config.daemon.group, polkit: config.daemon.polkit, log });
   const [, dispatcher] = await Promise.all([
@@ -110,6 +127,8 @@ async function run(config: Config, busName: string, log: Logger): Promise<number
       bus,
       {
         model,
+        images,
+        jobs,
         authz,
         // With none found yet, the one it will drive once installed (auto prefers xl).
         toolstack: 'unavailable' in toolstack ? (config.toolstack.command === 'xm' || config.toolstack.command.endsWith('/xm') ? 'xm' : 'xl') : toolstack.kind,
@@ -143,8 +162,9 @@ async function run(config: Config, busName: string, log: Logger): Promise<number
       if (stopping) return;
       stopping = true;
       clearTimeout(timer);
-      log.info({ signal, inFlight: model.busy }, 'stopping');
-      await model.close(STOP_GRACE_MS);
+      log.info({ signal, inFlight: model.busy, jobs: jobs.list().length }, 'stopping');
+      // A build cancelled cleans up after itself; its job completes (and says so) before the name goes.
+      await Promise.all([model.close(STOP_GRACE_MS), jobs.cancelAll(STOP_GRACE_MS)]);
       await dispatcher.drain(2_000);
       try {
         await bus.releaseName(BUS_NAME);

@@ -45,6 +45,9 @@ export class Sandbox {
   readonly stateDir: string;
   readonly simState: string;
   readonly logPath: string;
+  /** The stand-in for debootstrap that CreateImage runs ([Images] Debootstrap=). */
+  readonly debootstrapPath: string;
+  private readonly debootstrapEnvPath: string;
   private bus: ChildProcess | null = null;
   daemon: ChildProcess | null = null;
 
@@ -60,6 +63,8 @@ export class Sandbox {
     this.stateDir = join(this.dir, 'state');
     this.simState = join(this.dir, 'sim');
     this.logPath = join(this.dir, 'domud.log');
+    this.debootstrapPath = join(this.dir, 'bin', 'debootstrap');
+    this.debootstrapEnvPath = join(this.dir, 'debootstrap.env');
   }
 
   static async create(o: SandboxOptions = {}): Promise<Sandbox> {
@@ -86,8 +91,23 @@ export class Sandbox {
         `export XMSIM_STATE XMSIM_FLAVOR XMSIM_VIFS\nexec '${join(PACKAGE_ROOT, 'bin', 'xm-sim')}' "$@"\n`,
     );
     chmodSync(this.toolPath, 0o755);
+    // debootstrap's stand-in (sim/debootstrap-sim), through a wrapper that
+    // reads its fault controls from a file the test writes
+    // (debootstrapEnv()): src/image runs tools with a clean environment.
+    this.debootstrapEnv({});
+    writeFileSync(
+      this.debootstrapPath,
+      `#!/bin/sh
+set -a
+. '${this.debootstrapEnvPath}'
+set +a
+exec '${join(PACKAGE_ROOT, 'sim', 'debootstrap-sim')}' "$@"
+`,
+    );
+    chmodSync(this.debootstrapPath, 0o755);
     const sections: Record<string, Record<string, string>> = {
       Toolstack: { Command: this.toolPath, Timeout: '10' },
+      Images: { Debootstrap: this.debootstrapPath },
       Domains: { Kernel: join(this.dir, 'vmlinuz-guest'), Memory: '64' },
       Daemon: { StateDirectory: this.stateDir, Polkit: 'no', ReconcileSeconds: '1', LogLevel: 'debug' },
     };
@@ -115,6 +135,19 @@ export class Sandbox {
       if (bus.exitCode !== null) throw new Error(`dbus-daemon exited with status ${bus.exitCode}; its configuration: ${join(this.dir, 'bus.conf')}`);
       return existsSync(join(this.dir, 'bus'));
     }, 'dbus-daemon to listen');
+  }
+
+  /**
+   * The debootstrap stand-in's controls for the builds that start from now
+   * (docs/images.md lists them: DEBOOTSTRAP_SIM_FAIL=configure, …_HANG,
+   * …_DELAY_MS, …_FILL); {} for a plain build.
+   */
+  debootstrapEnv(vars: Readonly<Record<string, string>>): void {
+    const lines = Object.entries(vars).map(([k, v]) => {
+      if (!/^DEBOOTSTRAP_SIM_[A-Z_]+$/.test(k) || !/^[A-Za-z0-9_.,-]*$/.test(v)) throw new Error(`not a debootstrap-sim control: ${k}=${v}`);
+      return `${k}='${v}'\n`;
+    });
+    writeFileSync(this.debootstrapEnvPath, lines.join(''));
   }
 
   /** Starts domud and resolves once it owns org.domud.Domud1. */

@@ -4,6 +4,7 @@ import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildDirOf, imagePath, removeBuildDir } from './build.js';
 import { ImageBusyError, NoSuchImageError } from './errors.js';
+import { endGroupsWorkingIn } from './stragglers.js';
 import { checkImageName } from './validate.js';
 
 export interface ImageEntry {
@@ -57,16 +58,20 @@ export function removeImage(dir: string, name: string): void {
 }
 
 /**
- * Removes the build directories of killed builds (unmounting what debootstrap
- * left mounted in them first) and the temporaries of killed clones in `dirs`;
- * returns the paths removed. Only for when no build or clone runs.
+ * Removes the build directories of killed builds (ending the processes still
+ * working in them and unmounting what debootstrap left mounted there first)
+ * and the temporaries of killed clones in `dirs`; returns the paths removed.
+ * Only for when no build or clone of this process runs.
  */
 export async function removeLeftovers(...dirs: string[]): Promise<string[]> {
   const removed: string[] = [];
   for (const dir of dirs) {
     for (const f of readdirSync(dir)) {
       const p = join(dir, f);
-      if (BUILD.test(f)) await removeBuildDir(p);
+      if (BUILD.test(f)) {
+        await endGroupsWorkingIn(p);
+        await removeBuildDir(p);
+      }
       else if (CLONE.test(f)) rmSync(p, { force: true });
       else continue;
       removed.push(p);

@@ -7,7 +7,7 @@ export { readFile, readLink, listDir, listDirs, writeFiles, type ImageFile } fro
 export { DebootstrapProgress, EXPECTED_PACKAGES, type BuildPhase, type BuildProgress } from './progress.js';
 export { hostRelease, aptMirror, distributionOf, kernelPackage } from './host.js';
 export { KERNEL_ARGS, grubCfg, menuLst } from './tree.js';
-export { checkSshKey, checkHostname, checkImageName, SSH_KEY_TYPES, MIN_IMAGE_SIZE } from './validate.js';
+export { checkSshKey, checkHostname, checkImageName, checkSize, SSH_KEY_TYPES, MIN_IMAGE_SIZE } from './validate.js';
 export {
   ImageError,
   ImageInvalidError,

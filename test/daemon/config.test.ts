@@ -50,6 +50,9 @@ t.test('errors name the file, line and key', async (t) => {
     ['[Daemon]\nPolkit=maybe\n', /^\/f\.conf:2: \[Daemon\] Polkit:/],
     ['[Daemon]\nLogLevel=loud\n', /\[Daemon\] LogLevel:/],
     ['[Daemon]\nGroup=bad group\n', /\[Daemon\] Group:/],
+    ['[Images]\nDebootstrap=sbin/debootstrap\n', /^\/f\.conf:2: \[Images\] Debootstrap: .*absolute path or a program name/],
+    ['[Images]\nDebootstrap=\n', /\[Images\] Debootstrap:/],
+    ['[Images]\nCacheDirectory=cache\n', /^\/f\.conf:2: \[Images\] CacheDirectory: .*absolute path/],
     ['[Daemon]\nColour=blue\n', /^\/f\.conf:2: \[Daemon\] Colour: unknown key/],
     ['[Network]\nRange=10.0.0.0/24\n[Bridge]\nName=xenbr0\n', /^\/f\.conf:3: unknown section \[Bridge\]/],
     ['[Daemon]\nPolkit=no\n[Deamon]\n#Group=xen\n', /^\/f\.conf:3: unknown section \[Deamon\]/],
@@ -62,6 +65,15 @@ t.test('errors name the file, line and key', async (t) => {
   }
 });
 
+t.test('[Images]: the debootstrap run and its cache', async (t) => {
+  t.same(parseConfig('', null).images, { debootstrap: 'debootstrap', cacheDirectory: '' }, 'the defaults');
+  t.same(parseConfig('[Images]\nDebootstrap=/opt/sim/debootstrap\nCacheDirectory=/var/cache/domud\n', '/x').images, {
+    debootstrap: '/opt/sim/debootstrap',
+    cacheDirectory: '/var/cache/domud',
+  });
+  t.equal(parseConfig('[Images]\nDebootstrap=qemu-debootstrap\n', '/x').images.debootstrap, 'qemu-debootstrap', 'a name on the fixed PATH');
+});
+
 t.test('where the configuration comes from', async (t) => {
   const named = file('named.conf', '[Domains]\nMemory=64\n');
   t.equal(loadConfig(named, {}).domains.memory, 64, '--config');
@@ -72,4 +84,16 @@ t.test('where the configuration comes from', async (t) => {
   // The default path may be missing (all defaults) but nothing else may.
   const c = loadConfig(undefined, {});
   t.equal(c.source, c.source === null ? null : DEFAULT_CONFIG_PATH);
+});
+
+t.test('systemd/domud.conf shows every key with its default, and reads as all defaults', async (t) => {
+  const { readFileSync } = await import('node:fs');
+  const { DEFAULTS } = await import('../../src/daemon/config.js');
+  const { PACKAGE_ROOT } = await import('../../src/dev/sandbox.js');
+  const text = readFileSync(join(PACKAGE_ROOT, 'systemd', 'domud.conf'), 'utf8');
+  for (const [section, keys] of Object.entries(DEFAULTS)) {
+    t.match(text, `\n[${section}]\n`, `[${section}]`);
+    for (const [key, value] of Object.entries(keys)) t.match(text, `\n#${key}=${value}\n`, `#${key}=${value}`);
+  }
+  t.same(parseConfig(text, '/etc/domud/domud.conf').images, parseConfig('', null).images);
 });

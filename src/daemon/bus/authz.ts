@@ -87,6 +87,11 @@ export class Authorizer {
     throw new AccessDeniedError(`uid ${who.uid} is not authorized by polkit to manage domains (${POLKIT_ACTION})`);
   }
 
+  /** The caller's uid, as the bus says (a job's StartedByUID). */
+  async uid(ctx: CallContext): Promise<number> {
+    return (await this.credentials(ctx.sender)).uid;
+  }
+
   private async credentials(sender: string): Promise<Credentials> {
     const kept = this.known.get(sender);
     if (kept !== undefined) return kept;

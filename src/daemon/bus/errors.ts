@@ -39,6 +39,12 @@ const NAMES: Readonly<Record<string, string>> = {
   ReconcileFailed: `${P}NetworkFailed`,
   // a full state or config directory, from the allocator or the config writer (an addition, 1.1)
   NoSpace: `${P}NoSpace`,
+  // images and jobs (an addition, 1.1); src/image and the model use the same codes
+  NoSuchImage: `${P}NoSuchImage`,
+  ImageExists: `${P}ImageExists`,
+  ImageBusy: `${P}ImageBusy`,
+  ImageFailed: `${P}ImageFailed`,
+  Cancelled: `${P}Cancelled`,
   // authorization
   AccessDenied: `${F}AccessDenied`,
   InteractiveAuthorizationRequired: `${F}InteractiveAuthorizationRequired`,

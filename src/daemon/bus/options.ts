@@ -15,7 +15,12 @@ export const CREATE_OPTIONS: OptionTypes = {
   disks: 'as',
   address: 's',
   mac: 's',
+  image: 's',
+  disk_size: 't',
+  ssh_key: 's',
 };
+
+export const IMAGE_OPTIONS: OptionTypes = { suite: 's', mirror: 's', size: 't', packages: 'as' };
 
 export const SHUTDOWN_OPTIONS: OptionTypes = { wait: 'b', timeout: 'u' };
 

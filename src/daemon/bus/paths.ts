@@ -4,6 +4,8 @@
 export const BUS_NAME = 'org.domud.Domud1';
 export const MANAGER_PATH = '/org/domud/Domud1';
 export const DOMAIN_PREFIX = '/org/domud/Domud1/domain';
+export const IMAGE_PREFIX = '/org/domud/Domud1/image';
+export const JOB_PREFIX = '/org/domud/Domud1/job';
 
 /** Every byte outside [A-Za-z0-9] becomes _xx; a leading digit too; "" is "_". */
 export function labelEscape(s: string): string {
@@ -43,4 +45,19 @@ export function labelUnescape(label: string): string | null {
 
 export function domainPath(name: string): string {
   return `${DOMAIN_PREFIX}/${labelEscape(name)}`;
+}
+
+/** Image objects: /org/domud/Domud1/image/<label>, escaped as domain names are. */
+export function imagePath(name: string): string {
+  return `${IMAGE_PREFIX}/${labelEscape(name)}`;
+}
+
+/** Job objects: /org/domud/Domud1/job/<number>. */
+export function jobPath(id: number): string {
+  return `${JOB_PREFIX}/${id}`;
+}
+
+/** The job number in a job path's last element, or null. */
+export function jobId(label: string): number | null {
+  return /^[1-9][0-9]{0,15}$/.test(label) ? Number(label) : null;
 }

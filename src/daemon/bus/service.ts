@@ -5,10 +5,14 @@
 // each other.
 import type { Authorizer } from './authz.js';
 import type { Check } from '../../host/index.js';
+import type { Images } from '../model/images.js';
+import type { Jobs } from '../model/jobs.js';
 import type { DomainManager } from '../model/manager.js';
 
 export interface Service {
   readonly model: DomainManager;
+  readonly images: Images;
+  readonly jobs: Jobs;
   readonly authz: Authorizer;
   readonly toolstack: string; // 'xm' or 'xl'
   readonly version: string;

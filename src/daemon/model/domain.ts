@@ -13,6 +13,8 @@ export interface DomainSettings {
   readonly extra: string;
   readonly root: string; // '' for none
   readonly disks: readonly string[];
+  /** the image its disk was copied from; set, the guest boots its own copy with pygrub (kernel, ramdisk and root are '') */
+  readonly image?: string | undefined;
 }
 
 /**

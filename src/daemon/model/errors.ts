@@ -55,3 +55,41 @@ export class ShuttingDownError extends ModelError {
     super('domud is shutting down and takes no new calls; try again once it has restarted');
   }
 }
+
+// Images (domud-api.md, "Images and jobs"). The image layer's own errors
+// carry the same codes; these say it in the daemon's words, by name.
+
+export class NoSuchImageError extends ModelError {
+  readonly code = 'NoSuchImage';
+  constructor(readonly image: string) {
+    super(`No image "${image}" is known; ListImages shows the known ones`);
+  }
+}
+
+export class ImageExistsError extends ModelError {
+  readonly code = 'ImageExists';
+  constructor(readonly image: string) {
+    super(`An image named "${image}" already exists; choose another name or remove it first`);
+  }
+}
+
+export class ImageBusyError extends ModelError {
+  readonly code = 'ImageBusy';
+  constructor(
+    readonly image: string,
+    why: string,
+  ) {
+    super(`Image "${image}" ${why}`);
+  }
+}
+
+/** An image whose build failed, used as if it were ready. */
+export class ImageNotReadyError extends ModelError {
+  readonly code = 'ImageFailed';
+  constructor(
+    readonly image: string,
+    why: string,
+  ) {
+    super(`Image "${image}" failed to build, so no guest can be made from it; remove it and build it again. It failed with: ${why}`);
+  }
+}

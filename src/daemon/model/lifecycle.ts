@@ -1,11 +1,13 @@
 // The lifecycle verbs, create, start, shutdown and destroy, each all or
-// nothing over the allocator (addresses), the toolstack (guests) and the
-// routes (vifs). Each runs under its domain's lock (manager.ts takes it); a
-// create or start that fails is undone by rollBack(), the one rollback.
+// nothing over the allocator (addresses), the toolstack (guests), the
+// routes (vifs) and, for a guest made from an image, its copy of it. Each
+// runs under its domain's lock (manager.ts takes it); a create or start
+// that fails is undone by rollBack(), the one rollback.
+import { checkHostname, checkSize } from '../../image/index.js';
 import type { VifRoute } from '../../net/index.js';
 import { ConfigValueError, DomainNotFoundError, renderGuestConfig, writeGuestConfig, type GuestSpec } from '../../xm/index.js';
 import { type Domain, type DomainSettings, encodeAttrs, vifOf } from './domain.js';
-import { AlreadyRunningError, DomainExistsError, InvalidNameError, NotRunningError } from './errors.js';
+import { AlreadyRunningError, DomainExistsError, InvalidArgumentError, InvalidNameError, NotRunningError } from './errors.js';
 import { GuestIds, type IdSource } from './guest-id.js';
 import { checkName, randomXenMac } from './names.js';
 import { type CheckedOptions, type CreateOptions, checkOptions } from './options.js';
@@ -43,6 +45,7 @@ export class Lifecycle {
   prepare(name: string, options: CreateOptions): CheckedOptions {
     checkName(name);
     const checked = checkOptions(options, this.s.deps.defaults);
+    if (checked.settings.image !== undefined) this.checkImage(name, checked);
     // Render once with a stand-in address, so that a value the config file
     // cannot carry is refused here.
     try {
@@ -73,8 +76,10 @@ export class Lifecycle {
     this.s.records.set(name, rec);
     const progress: Progress = { created: false, toolstackMs: 0 };
     try {
+      if (checked.settings.image !== undefined) await this.copyImage(rec, checked.settings.image, checked.disk);
       await this.boot(rec, progress);
     } catch (e) {
+      // abandonCreation's forget() removes the guest's copy of its image too.
       log.warn({ domain: name, address: lease.address, err: e }, 'create failed; rolling back');
       await this.abandonCreation(rec, progress);
       throw e;
@@ -236,6 +241,43 @@ export class Lifecycle {
     this.s.update(rec, { domainId: id, state: id < 0 ? 'stopped' : rec.domainId < 0 ? 'running' : rec.state });
   }
 
+  /** What can be known of an image guest before anything is leased: the image is ready, the disk big enough, the name a host name. */
+  private checkImage(name: string, checked: CheckedOptions): void {
+    const disks = this.s.deps.disks;
+    if (disks === undefined) throw new InvalidArgumentError('Option "image": this domud has no image directory');
+    let size: number;
+    try {
+      ({ size } = disks.source(checked.settings.image!));
+    } catch (e) {
+      // A bad image name is a bad option here, not a bad domain name.
+      if (e instanceof InvalidNameError) throw new InvalidArgumentError(`Option "image": ${e.message}`);
+      throw e;
+    }
+    if (checked.disk?.diskSize !== undefined) checkSize('disk_size', checked.disk.diskSize, size);
+    // The name becomes the guest's /etc/hostname: one RFC 1123 label.
+    try {
+      checkHostname(name);
+    } catch (e) {
+      throw new InvalidArgumentError(`A domain made from an image is named as its host, and ${(e as Error).message}`);
+    }
+  }
+
+  /** The guest's own copy of the image, with its hostname, its address, dom0 as gateway and root's key written in. */
+  private async copyImage(rec: Record, image: string, disk: CheckedOptions['disk']): Promise<void> {
+    const pool = this.s.deps.allocator.pool;
+    const began = performance.now();
+    await this.s.deps.disks!.clone(image, {
+      domain: rec.name,
+      diskSize: disk?.diskSize,
+      sshKey: disk?.sshKey,
+      hostname: rec.name,
+      address: rec.lease.address,
+      prefix: pool.prefix,
+      gateway: pool.dom0,
+    });
+    this.s.log.info({ domain: rec.name, image, ms: Math.round(performance.now() - began) }, 'guest disk copied from its image');
+  }
+
   private freshMac(): string {
     for (;;) {
       const mac = randomXenMac();
@@ -248,16 +290,18 @@ export class Lifecycle {
     // The guest learns its address from the kernel's ip= parameter; the
     // gateway must be on-link for the kernel, hence the range's netmask.
     const ip = `ip=${address}::${pool.dom0}:${pool.netmask}:${name}:eth0:off`;
+    const common = { name, memory: s.memory, vcpus: s.vcpus, disks: [...s.disks], vif: { mac, ip: address, script: 'vif-route' } };
+    if (s.image !== undefined) {
+      // pygrub boots the kernel of the guest's own copy; the copy's
+      // networkd file gives it its address, so no ip= is needed.
+      return { ...common, extra: s.extra === '' ? undefined : s.extra, image: { path: this.s.deps.disks!.diskPath(name), toolstack: this.s.deps.toolstack.kind } };
+    }
     return {
-      name,
-      memory: s.memory,
-      vcpus: s.vcpus,
+      ...common,
       kernel: s.kernel,
       ramdisk: s.ramdisk === '' ? undefined : s.ramdisk,
       root: s.root === '' ? undefined : s.root,
       extra: s.extra === '' ? ip : `${s.extra} ${ip}`,
-      disks: [...s.disks],
-      vif: { mac, ip: address, script: 'vif-route' },
     };
   }
 }

@@ -17,6 +17,16 @@ export function checkName(name: string): void {
   }
 }
 
+/** Image names follow the domain-name rule (domud-api.md, "Images and jobs"). */
+export function checkImageName(name: string): void {
+  if (!NAME.test(name)) {
+    throw new InvalidNameError(
+      `Invalid image name ${JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}…` : name)}: ` +
+        'use 1 to 63 characters from A-Z a-z 0-9 _ . -, starting with a letter or digit',
+    );
+  }
+}
+
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 
 /** A unicast, non-zero MAC address in lower case, or an InvalidArgumentError. */

@@ -2,7 +2,9 @@
 // layer has already checked each key's D-Bus type; this checks their meaning,
 // before anything is leased or written.
 import { isAbsolute } from 'node:path';
+import { checkSshKey } from '../../image/index.js';
 import { InvalidArgumentError } from './errors.js';
+import { bytes } from './images.js';
 import { checkMac } from './names.js';
 import type { DomainSettings } from './domain.js';
 
@@ -16,6 +18,12 @@ export interface CreateOptions {
   disks?: string[];
   address?: string;
   mac?: string;
+  /** an image in state ready: the guest boots its own copy of it */
+  image?: string;
+  /** bytes, at least the image's size (only with image) */
+  disk_size?: number | bigint;
+  /** one OpenSSH public key line for root (only with image) */
+  ssh_key?: string;
 }
 
 export interface Defaults {
@@ -57,21 +65,43 @@ export interface CheckedOptions {
   readonly settings: DomainSettings;
   readonly address: string | undefined;
   readonly mac: string | undefined;
+  /** what the guest's copy of its image gets besides its name and address */
+  readonly disk?: { readonly diskSize: number | undefined; readonly sshKey: string | undefined } | undefined;
+}
+
+/** The image options against the kernel ones: one way to boot, and no disk options without a disk. */
+function checkImageCombination(o: CreateOptions): void {
+  if (o.image !== undefined) {
+    for (const k of ['kernel', 'ramdisk', 'root'] as const) {
+      if (o[k] !== undefined) throw new InvalidArgumentError(`Option "${k}" does not combine with "image": the guest boots the kernel in its image`);
+    }
+  } else {
+    for (const k of ['disk_size', 'ssh_key'] as const) {
+      if (o[k] !== undefined) throw new InvalidArgumentError(`Option "${k}" needs "image": it describes the guest's copy of an image`);
+    }
+  }
 }
 
 export function checkOptions(o: CreateOptions, d: Defaults): CheckedOptions {
+  checkImageCombination(o);
+  const image = o.image;
   if (o.disks && o.disks.length > LIMITS.disks) throw new InvalidArgumentError(`Option "disks" takes at most ${LIMITS.disks} disks`);
   const settings: DomainSettings = {
     memory: inRange('memory', o.memory ?? d.memory, LIMITS.memory),
     vcpus: inRange('vcpus', o.vcpus ?? d.vcpus, LIMITS.vcpus),
-    kernel: path('kernel', o.kernel ?? d.kernel, false),
-    ramdisk: path('ramdisk', o.ramdisk ?? d.ramdisk, true),
+    kernel: image === undefined ? path('kernel', o.kernel ?? d.kernel, false) : '',
+    ramdisk: image === undefined ? path('ramdisk', o.ramdisk ?? d.ramdisk, true) : '',
     extra: text('extra', o.extra ?? '', LIMITS.cmdline),
     root: text('root', o.root ?? '', LIMITS.cmdline),
     disks: (o.disks ?? []).map((x, i) => text(`disks[${i}]`, x, LIMITS.disk)),
+    ...(image === undefined ? {} : { image }),
   };
   if (o.address !== undefined && !IPV4.test(o.address)) {
     throw new InvalidArgumentError(`Option "address" must be a dotted IPv4 address, got ${JSON.stringify(o.address)}`);
   }
-  return { settings, address: o.address, mac: o.mac === undefined ? undefined : checkMac(o.mac) };
+  const disk =
+    image === undefined
+      ? undefined
+      : { diskSize: o.disk_size === undefined ? undefined : bytes('disk_size', o.disk_size), sshKey: o.ssh_key === undefined ? undefined : checkSshKey(o.ssh_key) };
+  return { settings, address: o.address, mac: o.mac === undefined ? undefined : checkMac(o.mac), disk };
 }

@@ -10,6 +10,7 @@ import type { Routes, VifRoute } from '../../net/index.js';
 import type { Toolstack } from '../../xm/index.js';
 import { type Domain, type DomainSettings, type DomainState, type Phase, type RuntimeChange, decodeAttrs, encodeAttrs, vifOf } from './domain.js';
 import { NoSuchDomainError } from './errors.js';
+import type { GuestDisks } from './images.js';
 import { Gate, KeyedMutex } from './mutex.js';
 import type { Defaults } from './options.js';
 
@@ -38,6 +39,8 @@ export interface ManagerDeps {
    * its own process group, so a SIGKILLed daemon's `xl create` goes on.
    */
   readonly createGraceMs: number;
+  /** Guests' copies of images; without it CreateDomain's image option is refused. */
+  readonly disks?: GuestDisks | undefined;
 }
 
 /** What a record keeps of its lease: the stored attrs are decoded into the record's own fields. */
@@ -157,6 +160,8 @@ export class ModelState {
    */
   async forget(rec: Record): Promise<Lease | undefined> {
     await rm(configPath(this.deps.configDir, rec.name), { force: true });
+    // The guest's copy of its image is the domain's, and goes with it.
+    if (rec.settings.image !== undefined) this.deps.disks?.removeDisk(rec.name);
     this.records.delete(rec.name);
     return this.deps.allocator.release(rec.name);
   }

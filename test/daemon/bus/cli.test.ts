@@ -91,7 +91,7 @@ t.test('bad configurations and bad usage', async (t) => {
   t.equal(value.code, 1, 'bad value: exit 1');
   t.match(value.stderr, `domud: ${badValue}:5: [Network] Range: bad value`);
   t.equal(section.code, 1, 'unknown section: exit 1');
-  t.match(section.stderr, `domud: ${unknownSection}:4: unknown section [Bridge]; known: [Network] [Toolstack] [Domains] [Daemon]`); // the line of its header
+  t.match(section.stderr, `domud: ${unknownSection}:4: unknown section [Bridge]; known: [Network] [Toolstack] [Domains] [Images] [Daemon]`); // the line of its header
   t.equal(miss.code, 1, 'missing named file: exit 1');
   t.match(miss.stderr, `domud: ${missing}: cannot read the configuration: no such file`);
   t.equal(env.code, 1, '$DOMUD_CONFIG with a bad value: exit 1');

@@ -7,7 +7,7 @@ import t from 'tap';
 import { parseStringPromise } from 'xml2js';
 import { PACKAGE_ROOT } from '../../../src/dev/sandbox.js';
 import { startSandbox } from '../../support/daemon.js';
-import { CallError, Client, DOMAIN_IFACE, MANAGER, MANAGER_IFACE, NAME, errorOf } from './fixtures/client.js';
+import { CallError, Client, DOMAIN_IFACE, MANAGER, MANAGER_IFACE, NAME, errorOf, variant } from './fixtures/client.js';
 
 const INTRO = 'org.freedesktop.DBus.Introspectable';
 const PEER = 'org.freedesktop.DBus.Peer';
@@ -43,7 +43,7 @@ t.test('introspection, tree, peer and label escaping', async (t) => {
   t.match(mxml, /^<!DOCTYPE node PUBLIC "-\/\/freedesktop\/\/DTD D-BUS Object Introspection 1\.0\/\/EN"/);
   const m = await interfacesOf(mxml);
   t.same(m.ifaces, [MANAGER_IFACE, 'org.freedesktop.DBus.Introspectable', 'org.freedesktop.DBus.ObjectManager', PEER, 'org.freedesktop.DBus.Properties'].sort());
-  t.same(m.children, ['domain']);
+  t.same(m.children, ['domain', 'image', 'job']);
 
   // A domain.
   const dxml = await introspect(dpath);
@@ -60,7 +60,11 @@ t.test('introspection, tree, peer and label escaping', async (t) => {
 
   const tree = await s.busctl(['tree', '--list', NAME]);
   t.equal(tree.code, 0, tree.stderr);
-  t.same(tree.stdout.trim().split('\n').sort(), ['/', '/org', '/org/domud', '/org/domud/Domud1', '/org/domud/Domud1/domain', dpath].sort(), 'busctl tree');
+  t.same(
+    tree.stdout.trim().split('\n').sort(),
+    ['/', '/org', '/org/domud', '/org/domud/Domud1', '/org/domud/Domud1/domain', dpath, '/org/domud/Domud1/image', '/org/domud/Domud1/job'].sort(),
+    'busctl tree',
+  );
 
   // busctl introspect reads the same members with their signatures.
   const bi = await s.busctl(['introspect', NAME, MANAGER, MANAGER_IFACE]);
@@ -112,6 +116,10 @@ t.test('introspection, tree, peer and label escaping', async (t) => {
   await unknown('/org/domud/Domud1/domain/_31db_2Dx_2ey'); // upper-case hex: not canonical
   await unknown('/org/domud/Domud1/domain/_zz');
   await unknown('/org/domud/Domud1/other');
+  await unknown('/org/domud/Domud1/image/nosuch');
+  await unknown('/org/domud/Domud1/job/1');
+  await unknown('/org/domud/Domud1/job/01'); // not how a job number is written
+  await unknown('/org/domud/Domud1/job/x');
   t.equal(await errorOf(c.call(dpath, DOMAIN_IFACE, 'Reboot')), 'org.freedesktop.DBus.Error.UnknownMethod');
   t.equal(await errorOf(c.call(dpath, 'org.example.Nope', 'Frob')), 'org.freedesktop.DBus.Error.UnknownInterface');
   t.equal(await errorOf(c.call(dpath, PEER, 'Ping', 's', ['x'])), 'org.freedesktop.DBus.Error.InvalidArgs');
@@ -120,4 +128,27 @@ t.test('introspection, tree, peer and label escaping', async (t) => {
   await c.manager('DestroyDomain', 's', ['1db-x.y']);
   await unknown(dpath);
   t.same((await interfacesOf(await introspect('/org/domud/Domud1/domain'))).children, []);
+});
+
+t.test('image and job objects serve their contract elements, and are escaped like domains', async (t) => {
+  const s = await startSandbox(t, {});
+  const c = await Client.connect(t, s.address);
+  await c.subscribeAll();
+  // A build that hangs, so that its job stays to be looked at.
+  s.debootstrapEnv({ DEBOOTSTRAP_SIM_HANG: 'release' });
+  const opts = { suite: variant('s', 'bookworm'), mirror: variant('s', 'http://deb.debian.org/debian'), size: variant('t', BigInt(64 * 1024 * 1024)) };
+  const [job] = await c.manager('CreateImage', 'sa{sv}', ['1base-x.y', opts]);
+  const [ipath] = await c.manager('GetImage', 's', ['1base-x.y']);
+  t.equal(ipath, '/org/domud/Domud1/image/_31base_2dx_2ey');
+  const introspect = async (path: string) => (await c.call(path, INTRO, 'Introspect'))[0] as string;
+  t.ok((await introspect(ipath)).includes(contractElement('org.domud.Domud1.Image')), 'an image serves Image.xml\'s element');
+  t.ok((await introspect(job)).includes(contractElement('org.domud.Domud1.Job')), 'a job serves Job.xml\'s element');
+  t.same((await interfacesOf(await introspect('/org/domud/Domud1/image'))).children, ['_31base_2dx_2ey']);
+  t.same((await interfacesOf(await introspect('/org/domud/Domud1/job'))).children, [job.split('/').at(-1)]);
+  const gj = await s.exec('gdbus', ['introspect', '--address', s.address, '--dest', NAME, '--object-path', job]);
+  t.match(gj.stdout, /Completed\(b success,\s+s message\);/);
+  t.match(gj.stdout, /readonly ao Objects = \['\/org\/domud\/Domud1\/image\/_31base_2dx_2ey'\];/);
+  await c.call(job, 'org.domud.Domud1.Job', 'Cancel');
+  await c.waitFor((x) => x.path === job && x.member === 'Completed', 30_000);
+  t.equal(await errorOf(c.call(job, INTRO, 'Introspect')), 'org.freedesktop.DBus.Error.UnknownObject', 'the job is gone');
 });

@@ -14,6 +14,7 @@ import type { Domain } from '../../../src/daemon/model/domain.js';
 import { NoSuchDomainError } from '../../../src/daemon/model/errors.js';
 import type { DomainManager, ManagerEvents } from '../../../src/daemon/model/manager.js';
 import { peerBus } from '../../support/peer-bus.js';
+import { imageRig } from '../model/image-fakes.js';
 import { Client, DOMAIN_IFACE, MANAGER, MANAGER_IFACE, OM, errorOf, variant } from './fixtures/client.js';
 
 const s = await peerBus(t);
@@ -51,9 +52,12 @@ class FakeModel extends EventEmitter<ManagerEvents> {
 }
 
 const model = new FakeModel();
+const { images, jobs } = await imageRig(t);
 const asked: Array<{ ctx: CallContext; details: Record<string, string> }> = [];
 const service: Service = {
   model: model as unknown as DomainManager,
+  images,
+  jobs,
   authz: { check: async (ctx: CallContext, details: Record<string, string>) => void asked.push({ ctx, details }) } as unknown as Authorizer,
   toolstack: 'xl',
   version: '9.9.9',
@@ -129,6 +133,9 @@ t.test("the model's events become signals", async (t) => {
   model.emit('leaseReleased', '172.20.216.3', 'db');
   await c.waitFor((x) => x.member === 'LeaseReleased', 5000, from);
   await c.waitFor((x) => x.member === 'InterfacesRemoved', 5000, from);
+  // InterfacesAdded reads the properties first, so it can leave after the
+  // synchronous signals raised meanwhile, and arrive in a later read.
+  await c.waitFor((x) => x.member === 'InterfacesAdded', 5000, from);
   const all = c.seen.slice(from);
   const name = (x: { iface: string; member: string }) => `${x.iface.split('.').at(-1)}.${x.member}`;
   // InterfacesAdded goes at once: a PropertiesChanged or InterfacesRemoved
