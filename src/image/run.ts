@@ -34,6 +34,27 @@ export interface ToolResult {
   noSpace: boolean;
 }
 
+/**
+ * The tools run with the umask a distribution's own install has: what
+ * debootstrap and the maintainer scripts create without a mode of their own
+ * (/etc/passwd, home directories) must come out as on any Debian system,
+ * whatever the daemon's own umask (UMask=0077 in its unit).
+ */
+export const TOOL_UMASK = 0o022;
+
+/**
+ * Node's spawn has no umask option; the child takes the process's at fork,
+ * which spawn does before it returns, so the process's is set around it.
+ */
+function withUmask<T>(mask: number, fn: () => T): T {
+  const old = process.umask(mask);
+  try {
+    return fn();
+  } finally {
+    process.umask(old);
+  }
+}
+
 /** Output kept whole, for the tools whose answer is their output (debugfs cat); bounded anyway. */
 const MAX_STDOUT = 1 << 20;
 
@@ -43,13 +64,15 @@ export function runTool(command: string, args: readonly string[], opts: ToolOpti
       reject(new ImageCancelledError(opts.step));
       return;
     }
-    const child = spawn(command, args, {
-      env: { PATH: TOOL_PATH, LANG: 'C', LC_ALL: 'C', ...opts.env },
-      cwd: opts.cwd,
-      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-      detached: true,
-      shell: false,
-    });
+    const child = withUmask(TOOL_UMASK, () =>
+      spawn(command, args, {
+        env: { PATH: TOOL_PATH, LANG: 'C', LC_ALL: 'C', ...opts.env },
+        cwd: opts.cwd,
+        stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+        detached: true,
+        shell: false,
+      }),
+    );
     // A tool that exits without reading all of it must not crash us with EPIPE.
     child.stdin?.on('error', () => undefined);
     child.stdin?.end(opts.input);

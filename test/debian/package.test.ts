@@ -81,6 +81,7 @@ t.test('domud: control fields', async (t) => {
   t.ok(depends.some((g) => /^libc6 \(>= /.test(g[0]!)), 'shlibs of better_sqlite3.node');
   const recommends = relations(domudDeb, 'Recommends').flat();
   t.ok(recommends.includes('polkitd'), 'Recommends polkitd');
+  t.ok(recommends.includes('debootstrap') && recommends.includes('e2fsprogs'), 'Recommends what CreateImage runs');
   t.equal(recommends.includes('libc6-xen'), arch === 'i386', 'Recommends libc6-xen on i386 only');
   t.equal(field(domudDeb, 'Version'), version);
 });

@@ -144,3 +144,15 @@ t.test('a busy mount is detached, and then the directory is clear', async (t) =>
   t.same(mountsUnder(dir), []);
   await unmountUnder(join(dir, 'missing'));
 });
+
+t.test('tools run with umask 022 whatever the daemon has, and the daemon keeps its own', async (t) => {
+  const { runTool } = await import('../../src/image/run.js');
+  const old = process.umask(0o077);
+  try {
+    const r = await runTool('sh', ['-c', 'umask'], { step: 'umask' });
+    t.equal(r.stdout.trim(), '0022', 'the tool');
+    t.equal(process.umask(0o077), 0o077, 'the daemon, after the spawn');
+  } finally {
+    process.umask(old);
+  }
+});
