@@ -310,12 +310,13 @@ if [ -n "${CALL_MS[e2e-b]:-}" ] && [ -n "${XL_MS[2]:-}" ]; then
   ms=$(sed -nE 's/.*"ms":([0-9]+)[.0-9]*.*/\1/p' <<<"$line")
   tool=$(sed -nE 's/.*"toolstackMs":([0-9]+)[.0-9]*.*/\1/p' <<<"$line")
   via=$(sed -nE 's/.*"idFrom":"([a-z-]+)".*/\1/p' <<<"$line")
+  steps=$(sed -nE 's/.*"steps":\{([^}]*)\}.*/\1/p' <<<"$line" | tr -d '"')
   t=$(now_ms)
   busctl --system call $DEST $MGR org.freedesktop.DBus.Peer Ping > /dev/null
   ping_ms=$(($(now_ms) - t))
   if [ -n "$ms" ] && [ -n "$tool" ]; then
     figure "CreateDomain $c ms (e2e-b) = domud ${answered:-?} ms from the call's arrival to its answer" \
-      "(the create $ms ms: its toolstack calls $tool ms, the rest $((ms - tool)) ms; id from ${via:-?})" \
+      "(the create $ms ms: its toolstack calls $tool ms, the rest $((ms - tool)) ms; id from ${via:-?}; steps ${steps:-?})" \
       "+ client and bus $((c - ${answered:-$ms})) ms (a busctl Ping: $ping_ms ms)"
   fi
 else

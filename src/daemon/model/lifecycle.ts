@@ -28,7 +28,11 @@ interface Progress {
   toolstackMs: number;
   /** Where the guest's id came from. */
   idFrom?: IdSource;
+  /** How long each step of the boot took, in ms: where a slow create or start spent its time. */
+  steps: { [step in BootStep]?: number };
 }
+
+type BootStep = 'config' | 'toolstack' | 'store' | 'id' | 'route';
 
 export class Lifecycle {
   private readonly ids: GuestIds;
@@ -74,7 +78,7 @@ export class Lifecycle {
     });
     const rec: Record = { name, lease, settings: checked.settings, phase: 'creating', domainId: -1, state: 'stopped', generation: 0 };
     this.s.records.set(name, rec);
-    const progress: Progress = { created: false, toolstackMs: 0 };
+    const progress: Progress = { created: false, toolstackMs: 0, steps: {} };
     try {
       if (checked.settings.image !== undefined) await this.copyImage(rec, checked.settings.image, checked.disk);
       await this.boot(rec, progress);
@@ -99,7 +103,7 @@ export class Lifecycle {
     if (rec.domainId >= 0) await this.refresh(rec);
     if (rec.domainId >= 0) throw new AlreadyRunningError(name);
     const began = performance.now();
-    const progress: Progress = { created: false, toolstackMs: 0 };
+    const progress: Progress = { created: false, toolstackMs: 0, steps: {} };
     try {
       await this.boot(rec, progress);
     } catch (e) {
@@ -157,7 +161,7 @@ export class Lifecycle {
    * to go by (a dead daemon's creation), the guest is destroyed in case the
    * create finished after all.
    */
-  async abandonCreation(rec: Record, progress: Progress = { created: true, toolstackMs: 0 }): Promise<void> {
+  async abandonCreation(rec: Record, progress: Progress = { created: true, toolstackMs: 0, steps: {} }): Promise<void> {
     await this.rollBack(rec, progress);
     await this.s.forget(rec);
   }
@@ -170,15 +174,25 @@ export class Lifecycle {
   private async boot(rec: Record, progress: Progress): Promise<void> {
     const { toolstack, routes, configDir } = this.s.deps;
     const watch = this.ids.open();
+    let last = performance.now();
+    const done = (step: BootStep) => {
+      const now = performance.now();
+      progress.steps[step] = Math.round((now - last) * 100) / 100;
+      last = now;
+    };
     try {
       const path = await writeGuestConfig(configDir, this.guestSpec(rec.name, rec.settings, rec.lease.address, rec.lease.mac), { durable: false });
+      done('config');
       await timed(progress, () => toolstack.create(path, { name: rec.name }));
       progress.created = true;
+      done('toolstack');
       // A creation's lease is a domain's from the moment its guest exists,
       // durably: a restart after a crash keeps it rather than rolling it back.
       if (rec.phase === 'creating') this.s.storePhase(rec, 'ready');
+      done('store');
       const { id, via } = await watch.idOf(rec.name, (call) => timed(progress, call));
       progress.idFrom = via;
+      done('id');
       const route = { vif: vifOf(id), address: rec.lease.address };
       progress.route = route;
       // The id is recorded before the gate is let go: a reconcile of the
@@ -187,6 +201,7 @@ export class Lifecycle {
         await routes.up(route);
         this.s.update(rec, { domainId: id, state: 'running' });
       });
+      done('route');
     } finally {
       watch.close();
     }
@@ -318,7 +333,7 @@ function timed<T>(progress: Progress, call: () => Promise<T>): Promise<T> {
 }
 
 /** How long a create or start took (from its turn to run), how much of that the toolstack's processes took, in ms, and where the id came from. */
-function timing(began: number, progress: Progress): { ms: number; toolstackMs: number; idFrom: IdSource | undefined } {
+function timing(began: number, progress: Progress): { ms: number; toolstackMs: number; idFrom: IdSource | undefined; steps: Progress['steps'] } {
   const round = (v: number) => Math.round(v * 100) / 100;
-  return { ms: round(performance.now() - began), toolstackMs: round(progress.toolstackMs), idFrom: progress.idFrom };
+  return { ms: round(performance.now() - began), toolstackMs: round(progress.toolstackMs), idFrom: progress.idFrom, steps: progress.steps };
 }
