@@ -13,6 +13,10 @@ const CONTRACT: Record<string, Record<string, string>> = {
   Domains: { Kernel: '/boot/vmlinuz-xen', Ramdisk: '', Memory: '128', VCpus: '1' },
   Daemon: { StateDirectory: '/var/lib/domud', Group: '', Polkit: 'yes', ReconcileSeconds: '5', LogLevel: 'info' },
 };
+/** Keys beyond the contract's: CreateImage's tools (contract 1.1 names no key for them). */
+const ADDITIONS: Record<string, Record<string, string>> = {
+  Images: { Debootstrap: 'debootstrap', CacheDirectory: '' },
+};
 
 interface Line {
   readonly n: number;
@@ -47,7 +51,7 @@ t.test('every key, once, in its section, with its default and a comment above', 
     const above = lines[i - 1]!.text;
     t.match(above, /^# \S/, `line ${l.n}: ${key} has a comment above it`);
   });
-  t.same(found, CONTRACT);
+  t.same(found, { ...CONTRACT, ...ADDITIONS });
 });
 
 t.test('no comment at the end of a commented setting (the parser has none)', async (t) => {
