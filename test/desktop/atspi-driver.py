@@ -11,7 +11,8 @@
 # a button; {"op": "type", "field": F, "text": T} into the text field F;
 # {"op": "select", "text": T} the list row that holds T; {"op": "tab", "name":
 # N} a view switcher's page; {"op": "texts"} every
-# showing node's name; {"op": "shot", "path": P} a PNG of the screen.
+# showing node's name; {"op": "progress"} every progress bar's value;
+# {"op": "shot", "path": P} a PNG of the screen.
 import json
 import os
 import signal
@@ -108,7 +109,8 @@ def until(test, timeout):
         time.sleep(0.02)
 
 
-BUTTONS = ('push button', 'button', 'toggle button')
+# Radio and check buttons too: the New guest dialog's image rows are radios.
+BUTTONS = ('push button', 'button', 'toggle button', 'radio button', 'check box')
 
 
 def find_button(label):
@@ -196,6 +198,19 @@ def do(cmd):
                 except Exception as e:
                     errors.append(f'select: {e}')
         return dict(ok=False, error=f'no page tab {cmd["name"]!r} took it: {errors}')
+    if op == 'progress':
+        # Every showing progress bar's value (0 to 1), through Atspi.Value.
+        values = []
+        for n in nodes():
+            if role(n) == 'progress bar':
+                try:
+                    values.append(n.get_value_iface().get_current_value())
+                except Exception:
+                    try:
+                        values.append(n.get_current_value())
+                    except Exception as e:
+                        return dict(ok=False, error=f'no value: {e}')
+        return dict(ok=True, values=values)
     if op == 'shot':
         subprocess.run(['import', '-window', 'root', cmd['path']], check=True)
         return dict(ok=True)

@@ -56,6 +56,7 @@ export interface Reply {
   readonly texts?: string[];
   readonly tree?: string[];
   readonly pid?: number;
+  readonly values?: number[];
 }
 
 export interface WindowOptions {
@@ -160,6 +161,12 @@ export class DesktopWindow {
   }
   async texts(scope?: string): Promise<string[]> {
     return (await this.command({ op: 'texts', scope })).texts ?? [];
+  }
+  /** The values (0 to 1) of the progress bars on show. */
+  async progress(): Promise<number[]> {
+    const r = await this.command({ op: 'progress' });
+    if (!r.ok) throw new Error(`progress: ${r.error}`);
+    return r.values ?? [];
   }
   /** The PID of the gjs process that shows the window. */
   async pid(): Promise<number> {
