@@ -34,9 +34,11 @@ function ownPublicKey(): string {
 export class NewGuestDialog {
   readonly window: Adw.Window;
   private readonly fields: Record<GuestField, Adw.EntryRow>;
-  // Image rows: a radio check button each (AT-SPI can press those, which a
-  // combo row's popover list it cannot reach in GTK 4.8).
+  // Image rows in a list with single selection, each with a radio check
+  // button that follows it: GTK 4.8 gives check buttons no AT-SPI action,
+  // but a list box's selection is reachable (and a combo row's popover is not).
   private readonly imageGroup = new Adw.PreferencesGroup({ visible: false, title: 'Image', description: 'A guest from an image boots its own copy of it, with its hostname, address and key written in.' });
+  private readonly imageList = new Gtk.ListBox({ selection_mode: Gtk.SelectionMode.SINGLE, css_classes: ['boxed-list'] });
   private readonly imageRows: Adw.ActionRow[] = [];
   private readonly diskGroup = new Adw.PreferencesGroup({ visible: false });
   private image: string | null = null;
@@ -64,6 +66,12 @@ export class NewGuestDialog {
       f.connect('changed', () => f.remove_css_class('error'));
     }
     this.diskGroup.description = 'An empty disk size is the image’s own; K, M, G and T are powers of 1024 (8G). The key is one line of an OpenSSH .pub file, for root.';
+    this.imageList.update_property([Gtk.AccessibleProperty.LABEL], ['Guest image']);
+    this.imageGroup.add(this.imageList);
+    this.imageList.connect('row-selected', (_l, row: Gtk.ListBoxRow | null) => {
+      const check = row ? ((row as Adw.ActionRow).activatable_widget as Gtk.CheckButton | null) : null;
+      if (check) check.active = true;
+    });
     this.addImageRow(NO_IMAGE, null, '');
     void this.loadImages();
     this.fields.name.connect('entry-activated', () => void this.submit());
@@ -93,13 +101,15 @@ export class NewGuestDialog {
     row.add_prefix(check);
     check.connect('toggled', () => {
       if (!check.active) return;
+      if (this.imageList.get_selected_row() !== row) this.imageList.select_row(row);
       this.image = image;
       for (const r of this.imageRows) r.remove_css_class('error');
       this.diskGroup.visible = image !== null;
       if (image !== null && (this.fields.ssh_key.text ?? '') === '') this.fields.ssh_key.text = ownPublicKey();
     });
     this.imageRows.push(row);
-    this.imageGroup.add(row);
+    this.imageList.append(row);
+    if (!first) this.imageList.select_row(row);
   }
 
   /** The ready images; without any, the group stays hidden (the daemon's kernel it is). */

@@ -128,8 +128,8 @@ def find_field(label):
     return None
 
 
-def find_row(text):
-    for n in nodes():
+def find_row(text, scope=None):
+    for n in (nodes(scope) if scope else nodes()):
         if role(n) == 'list item' and any(name(c) == text for c in walk(n, 2)):
             return n
     return None
@@ -177,7 +177,7 @@ def do(cmd):
         f.set_text_contents(cmd['text'])
         return dict(ok=True)
     if op == 'select':
-        r, _ = until(lambda: find_row(cmd['text']), timeout)
+        r, _ = until(lambda: find_row(cmd['text'], scope), timeout)
         if not r:
             return dict(ok=False, error=f'no row holds {cmd["text"]!r}')
         r.get_parent().select_child(r.get_index_in_parent())

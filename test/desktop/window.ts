@@ -153,8 +153,9 @@ export class DesktopWindow {
   type(field: string, text: string): Promise<Reply> {
     return this.command({ op: 'type', field, text });
   }
-  select(text: string): Promise<Reply> {
-    return this.command({ op: 'select', text });
+  /** Selects the row that holds `text`, in the list named `scope` if given. */
+  select(text: string, scope?: string): Promise<Reply> {
+    return this.command({ op: 'select', text, scope });
   }
   tab(name: string): Promise<Reply> {
     return this.command({ op: 'tab', name });
