@@ -16,6 +16,17 @@ const U32_MAX = 0xffff_ffff;
 type GuestField = 'name' | 'memory' | 'vcpus' | 'address' | 'disk_size' | 'ssh_key';
 const NO_IMAGE = 'None (the daemon’s kernel)';
 
+/**
+ * The image layer's size checks (src/image/validate.ts checkSize) in the
+ * dialog's words: "disk_size: N is not a size in bytes from MIN to MAX".
+ */
+function diskSizeSentence(sentence: string): string {
+  const range = /disk_size: \d+ is not a size in bytes from (\d+) to (\d+)/.exec(sentence);
+  if (range) return `The disk size must be at least the image’s size, ${bytes(Number(range[1]))}, and at most ${bytes(Number(range[2]))}.`;
+  if (/disk_size: \d+ is not a multiple of 4096/.test(sentence)) return 'The disk size must be a whole number of 4 KiB blocks (as K, M, G or T sizes are).';
+  return sentence;
+}
+
 /** The user's own public key, offered for root in a guest from an image; empty when there is none. */
 function ownPublicKey(): string {
   for (const f of ['id_ed25519.pub', 'id_rsa.pub']) {
@@ -80,14 +91,20 @@ export class NewGuestDialog {
     header.pack_start(this.cancel);
     header.pack_end(this.create);
     header.pack_end(this.spinner);
-    const body = new Gtk.Box({ orientation: Gtk.Orientation.VERTICAL, spacing: 12, margin_top: 12, margin_bottom: 18, margin_start: 18, margin_end: 18 });
+    const body = new Gtk.Box({ orientation: Gtk.Orientation.VERTICAL, spacing: 12, margin_top: 12, margin_bottom: 12, margin_start: 18, margin_end: 18 });
     body.append(group);
     body.append(this.imageGroup);
     body.append(this.diskGroup);
-    body.append(this.message);
+    // With images the form is taller than a small screen: the fields scroll,
+    // the sentence about them stays in sight below.
+    const scroller = new Gtk.ScrolledWindow({ child: body, hscrollbar_policy: Gtk.PolicyType.NEVER, propagate_natural_height: true, min_content_height: 300, max_content_height: 420, vexpand: true });
+    this.message.margin_start = 18;
+    this.message.margin_end = 18;
+    this.message.margin_bottom = 18;
     const content = new Gtk.Box({ orientation: Gtk.Orientation.VERTICAL });
     content.append(header);
-    content.append(body);
+    content.append(scroller);
+    content.append(this.message);
     this.window = new Adw.Window({ transient_for: parent, modal: true, title: 'New guest', default_width: 440, content });
     this.cancel.connect('clicked', () => this.window.close());
     this.create.connect('clicked', () => (this.done ? this.window.close() : void this.submit()));
@@ -133,7 +150,11 @@ export class NewGuestDialog {
     this.message.label = sentence;
     this.message.css_classes = ['error'];
     if (field === 'image') this.imageRows.find((r) => (r.activatable_widget as Gtk.CheckButton).active)?.add_css_class('error');
-    else if (field && field in this.fields) this.fields[field as GuestField].add_css_class('error');
+    else if (field && field in this.fields) {
+      this.fields[field as GuestField].add_css_class('error');
+      // Focus scrolls the form to the field (the viewport follows it).
+      this.fields[field as GuestField].grab_focus();
+    }
   }
 
   /** The disk size field: undefined when empty (the image's size), null when it is no size. */
@@ -189,7 +210,7 @@ export class NewGuestDialog {
       const x = explain(e, `create ${name}`);
       for (const f of Object.values(this.fields)) f.sensitive = true;
       this.imageGroup.sensitive = true;
-      this.say(x.sentence, x.field);
+      this.say(x.field === 'disk_size' ? diskSizeSentence(x.sentence) : x.sentence, x.field);
     } finally {
       this.spinner.spinning = false;
       this.create.sensitive = true;

@@ -139,7 +139,7 @@ t.test('images: build with progress, cancel, a failure, a guest from the image',
     // One the daemon refuses: smaller than the image.
     t.ok((await w.type('Disk size (optional)', '1M')).ok);
     t.ok((await w.click('Create')).ok);
-    const refused = await w.waitPrefix('Could not create web: disk_size:', 20);
+    const refused = await w.waitPrefix('The disk size must be at least the image’s size, 64 MiB', 20);
     t.ok(refused.ok, `the daemon's InvalidArgument is said: ${refused.text}`);
     await w.screenshot('new-guest-bad-disk-size');
     t.equal(await call('ListDomains', ''), before, 'still no domain');
