@@ -161,4 +161,29 @@ t.test('images: build with progress, cancel, a failure, a guest from the image',
     t.match(await busctl('get-property', 'org.domud.Domud1', '/org/domud/Domud1/domain/web', 'org.domud.Domud1.Domain', 'State'), /running|blocked/);
     t.ok((await w.click('Done')).ok);
   });
+
+  await t.test('New guest: a bad key and an image gone meanwhile are said, and nothing is made', async (t) => {
+    const before = await call('ListDomains', '');
+    const leases = await call('ListLeases', '');
+    t.ok((await w.click('New guest')).ok);
+    t.ok((await w.type('Name', 'db')).ok);
+    t.ok((await w.select('base', 'Guest image')).ok);
+    t.ok((await w.type('SSH public key (optional)', 'ssh-ed25519 not-base64!')).ok);
+    t.ok((await w.click('Create')).ok);
+    const key = await w.waitPrefix('Could not create db: ssh_key:', 20);
+    t.ok(key.ok, `the daemon's InvalidArgument about the key is said: ${key.text}`);
+    await w.screenshot('new-guest-bad-key');
+    t.equal(await call('ListDomains', ''), before, 'no domain was made');
+
+    // Another client removes the image while the dialog offers it.
+    await call('RemoveImage', 's', 'base');
+    t.ok((await w.type('SSH public key (optional)', KEY)).ok);
+    t.ok((await w.click('Create')).ok);
+    t.ok((await w.wait('That image is no longer known to domud.', 20)).ok, 'NoSuchImage is one sentence');
+    t.equal(await call('ListDomains', ''), before, 'still no domain');
+    t.equal(await call('ListLeases', ''), leases, 'no address leased');
+    t.notOk(existsSync(join(s.stateDir, 'disks', 'db.img')), 'no copy made');
+    t.ok((await w.click('Cancel')).ok);
+    t.ok((await w.wait('No images yet')).ok, 'the Images view follows the removal');
+  });
 });
