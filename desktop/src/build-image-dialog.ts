@@ -171,7 +171,13 @@ export class BuildImageDialog {
     this.progress.visible = what !== 'Cancelled';
     if (what === 'Cancelled') this.say(`The build of ${this.name} was cancelled; nothing of it is left.`, null, 'dim-label');
     else if (what === 'NoSpace') this.say(`No space left to build ${this.name}: ${rest}`, null);
-    else this.say(`The build of ${this.name} failed: ${rest}`, null);
+    else {
+      // The first line says which step failed; of the output after it, the
+      // last few lines are the ones that say why (debootstrap's E: lines).
+      const [first = '', ...output] = rest.split('\n').filter((l) => l.trim() !== '');
+      const tail = output.slice(-6);
+      this.say(`The build of ${this.name} failed: ${[first, ...(output.length > tail.length ? ['…'] : []), ...tail].join('\n')}`, null);
+    }
   }
 
   private async cancelJob(): Promise<void> {

@@ -111,6 +111,7 @@ t.test('images: build with progress, cancel, a failure, a guest from the image',
     const said = await w.waitPrefix('The build of broken failed: debootstrap failed', 30);
     t.ok(said.ok, `the failure is said: ${said.text}`);
     t.match(said.text ?? '', /Failed getting release file/, 'with debootstrap’s own words');
+    await w.screenshot('image-build-failed');
     t.ok((await w.click('Done')).ok);
     t.ok((await w.wait('Failed')).ok, 'listed as failed');
     t.same(await images(), ['base:ready', 'broken:failed']);
