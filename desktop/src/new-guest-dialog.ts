@@ -47,7 +47,8 @@ export class NewGuestDialog {
   private readonly fields: Record<GuestField, Adw.EntryRow>;
   // Image rows in a list with single selection, each with a radio check
   // button that follows it: GTK 4.8 gives check buttons no AT-SPI action,
-  // but a list box's selection is reachable (and a combo row's popover is not).
+  // but a list box's selection is reachable (a combo row's choices sit in
+  // a popover that would have to be opened first).
   private readonly imageGroup = new Adw.PreferencesGroup({ visible: false, title: 'Image', description: 'A guest from an image boots its own copy of it, with its hostname, address and key written in.' });
   private readonly imageList = new Gtk.ListBox({ selection_mode: Gtk.SelectionMode.SINGLE, css_classes: ['boxed-list'] });
   private readonly imageRows: Adw.ActionRow[] = [];
