@@ -10,6 +10,8 @@ export const BUS_NAME = 'org.domud.Domud1';
 export const MANAGER_PATH = '/org/domud/Domud1';
 export const MANAGER_IFACE = 'org.domud.Domud1.Manager';
 export const DOMAIN_IFACE = 'org.domud.Domud1.Domain';
+export const IMAGE_IFACE = 'org.domud.Domud1.Image';
+export const JOB_IFACE = 'org.domud.Domud1.Job';
 
 /** Reads are quick; a change may wait for the toolstack and for a polkit agent's password prompt. */
 const READ_TIMEOUT_MS = 30_000;
@@ -76,6 +78,69 @@ export interface HostCheck {
   readonly message: string;
 }
 
+export interface ImageRow {
+  readonly name: string;
+  readonly suite: string;
+  readonly state: 'building' | 'ready' | 'failed' | string;
+  readonly size: number;
+  readonly path: string;
+}
+
+/** What a job says while it runs: its Progress changes and, once, Completed. */
+export interface JobEvents {
+  /** Either may be missing: PropertiesChanged carries what changed. */
+  progress(value: number | undefined, valid: boolean | undefined): void;
+  completed(success: boolean, message: string): void;
+}
+
+/**
+ * A job watched from before the call that starts it: a fast job may send
+ * Completed before the call's reply arrives, so the signals are subscribed
+ * first and buffered until the job's path is known (follow()).
+ */
+export class JobWatch {
+  private path: string | null = null;
+  private events: JobEvents | null = null;
+  private readonly early: Array<[string, (e: JobEvents) => void]> = [];
+  private readonly ids: number[];
+
+  constructor(private readonly conn: Gio.DBusConnection) {
+    this.ids = [
+      conn.signal_subscribe(BUS_NAME, JOB_IFACE, 'Completed', null, null, Gio.DBusSignalFlags.NONE, (_c, _s, path, _i, _m, params) => {
+        const [ok, message] = params.recursiveUnpack() as [boolean, string];
+        this.deliver(path ?? '', (e) => {
+          e.completed(ok, message);
+          this.stop();
+        });
+      }),
+      conn.signal_subscribe(BUS_NAME, 'org.freedesktop.DBus.Properties', 'PropertiesChanged', null, JOB_IFACE, Gio.DBusSignalFlags.NONE, (_c, _s, path, _i, _m, params) => {
+        const [, changed] = params.recursiveUnpack() as [string, Record<string, unknown>];
+        if (typeof changed.Progress !== 'number' && typeof changed.ProgressValid !== 'boolean') return;
+        const value = typeof changed.Progress === 'number' ? changed.Progress : undefined;
+        const valid = typeof changed.ProgressValid === 'boolean' ? changed.ProgressValid : undefined;
+        this.deliver(path ?? '', (e) => e.progress(value, valid));
+      }),
+    ];
+  }
+
+  private deliver(path: string, f: (e: JobEvents) => void): void {
+    if (this.events) {
+      if (path === this.path) f(this.events);
+    } else this.early.push([path, f]);
+  }
+
+  /** From now on, the events of the job at `path`, starting with those already seen. */
+  follow(path: string, events: JobEvents): void {
+    this.path = path;
+    this.events = events;
+    for (const [p, f] of this.early.splice(0)) if (p === path && this.ids.length) f(events);
+  }
+
+  stop(): void {
+    for (const id of this.ids.splice(0)) this.conn.signal_unsubscribe(id);
+  }
+}
+
 export class DomudClient {
   private constructor(
     readonly connection: Gio.DBusConnection,
@@ -131,13 +196,42 @@ export class DomudClient {
     return this.raw(BUS_NAME, MANAGER_PATH, MANAGER_IFACE, method, params, Gio.DBusCallFlags.ALLOW_INTERACTIVE_AUTHORIZATION, CHANGE_TIMEOUT_MS);
   }
 
-  async createDomain(name: string, o: { memory?: number; vcpus?: number; address?: string }): Promise<string> {
+  async createDomain(name: string, o: { memory?: number; vcpus?: number; address?: string; image?: string; diskSize?: number; sshKey?: string }): Promise<string> {
     const opts: Record<string, GLib.Variant> = {};
     if (o.memory !== undefined) opts.memory = new GLib.Variant('u', o.memory);
     if (o.vcpus !== undefined) opts.vcpus = new GLib.Variant('u', o.vcpus);
     if (o.address !== undefined) opts.address = new GLib.Variant('s', o.address);
+    if (o.image !== undefined) opts.image = new GLib.Variant('s', o.image);
+    if (o.diskSize !== undefined) opts.disk_size = new GLib.Variant('t', o.diskSize);
+    if (o.sshKey !== undefined) opts.ssh_key = new GLib.Variant('s', o.sshKey);
     const r = await this.change('CreateDomain', new GLib.Variant('(sa{sv})', [name, opts]));
     return r.get_child_value(0).get_string()[0] ?? '';
+  }
+
+  async listImages(): Promise<ImageRow[]> {
+    const r = await this.read(MANAGER_PATH, MANAGER_IFACE, 'ListImages');
+    return (r.recursiveUnpack() as [[string, string, string, number, number, string][]])[0].map(([name, suite, state, size, , path]) => ({ name, suite, state, size, path }));
+  }
+
+  /** Starts building an image; `watch` was made before, so that no signal of the job is missed. Resolves to the job's path. */
+  async createImage(name: string, o: { suite?: string; size?: number }): Promise<string> {
+    const opts: Record<string, GLib.Variant> = {};
+    if (o.suite !== undefined) opts.suite = new GLib.Variant('s', o.suite);
+    if (o.size !== undefined) opts.size = new GLib.Variant('t', o.size);
+    const r = await this.change('CreateImage', new GLib.Variant('(sa{sv})', [name, opts]));
+    return r.get_child_value(0).get_string()[0] ?? '';
+  }
+
+  watchJob(): JobWatch {
+    return new JobWatch(this.connection);
+  }
+
+  async removeImage(name: string): Promise<void> {
+    await this.change('RemoveImage', new GLib.Variant('(s)', [name]));
+  }
+
+  async cancelJob(path: string): Promise<void> {
+    await this.raw(BUS_NAME, path, JOB_IFACE, 'Cancel', null, Gio.DBusCallFlags.ALLOW_INTERACTIVE_AUTHORIZATION, CHANGE_TIMEOUT_MS);
   }
 
   async startDomain(name: string): Promise<void> {

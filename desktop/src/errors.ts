@@ -9,7 +9,15 @@ import GLib from 'gi://GLib';
 const ERR = 'org.domud.Domud1.Error.';
 
 /** Where a sentence belongs in a form: beside a field, or for the whole call. */
-export type Field = 'name' | 'memory' | 'vcpus' | 'address' | null;
+export type Field = 'name' | 'memory' | 'vcpus' | 'address' | 'image' | 'disk_size' | 'ssh_key' | 'suite' | 'size' | null;
+
+// The option an InvalidArgument is about: the image layer's messages start
+// with it ("disk_size: 1048576 is not …"), the bus layer's name it quoted.
+const OPTION_FIELDS: Exclude<Field, null>[] = ['disk_size', 'ssh_key', 'suite', 'size', 'image'];
+function optionField(d: string): Field {
+  for (const f of OPTION_FIELDS) if (d.startsWith(`${f}:`) || d.includes(`"${f}"`)) return f;
+  return null;
+}
 
 export interface Explained {
   readonly name: string;
@@ -50,7 +58,7 @@ export function explain(e: unknown, doing: string): Explained {
     case `${ERR}AddressUnavailable`:
       return say('That address is outside the range, reserved, or leased to another guest.', 'address');
     case `${ERR}InvalidArgument`:
-      return say(withDetail(`Could not ${doing}:`, d));
+      return say(withDetail(`Could not ${doing}:`, d), optionField(d));
     case `${ERR}NoSuchDomain`:
       return say('That guest is no longer known to domud.');
     case `${ERR}NotRunning`:
@@ -63,6 +71,16 @@ export function explain(e: unknown, doing: string): Explained {
       return say(`Gave up waiting to ${doing}: it took too long.`);
     case `${ERR}NetworkFailed`:
       return say(withDetail(`Could not install the guest's route:`, d));
+    case `${ERR}NoSuchImage`:
+      return say('That image is no longer known to domud.', 'image');
+    case `${ERR}ImageBusy`:
+      return say('That image is still being built or copied; try again when it is ready.', 'image');
+    case `${ERR}ImageFailed`:
+      return say(withDetail('That image’s build failed:', d.split('\n')[0] ?? ''), 'image');
+    case `${ERR}ImageExists`:
+      return say('An image with that name exists already.', 'name');
+    case `${ERR}Cancelled`:
+      return say(`Cancelled: did not ${doing}.`);
     case `${ERR}NoSpace`:
       return say(withDetail(`No space left to ${doing}:`, d));
     case `${ERR}ShuttingDown`:

@@ -1,4 +1,4 @@
-// The main window: guests, network and host views under one header bar, or,
+// The main window: guests, network, images and host views under one header bar, or,
 // while domud's name has no owner, a status page that says so. The window
 // follows the name (Gio.bus_watch_name) and comes back by itself when domud
 // does; the object manager then fetches the guests again.
@@ -11,6 +11,7 @@ import { GuestDetails } from './guest-details.js';
 import { guestList } from './guest-list.js';
 import { GuestStore } from './guest-store.js';
 import { HostPage } from './host-page.js';
+import { ImagesPage } from './images-page.js';
 import { NetworkPage } from './network-page.js';
 import { NewGuestDialog } from './new-guest-dialog.js';
 import { afterNextPaint, mark } from './trace.js';
@@ -106,6 +107,8 @@ export class MainWindow {
     this.views.add_titled_with_icon(guests, 'guests', 'Guests', 'computer-symbolic');
     const network = new NetworkPage(client);
     this.views.add_titled_with_icon(network.widget, 'network', 'Network', 'network-wired-symbolic');
+    const images = new ImagesPage(client, this.window);
+    this.views.add_titled_with_icon(images.widget, 'images', 'Images', 'drive-harddisk-symbolic');
     const host = new HostPage(client);
     this.views.add_titled_with_icon(host.widget, 'host', 'Host', 'emblem-system-symbolic');
     return store;

@@ -11,7 +11,8 @@
 # a button; {"op": "type", "field": F, "text": T} into the text field F;
 # {"op": "select", "text": T} the list row that holds T; {"op": "tab", "name":
 # N} a view switcher's page; {"op": "texts"} every
-# showing node's name; {"op": "shot", "path": P} a PNG of the screen.
+# showing node's name; {"op": "progress"} every progress bar's value;
+# {"op": "shot", "path": P} a PNG of the screen.
 import json
 import os
 import signal
@@ -108,7 +109,8 @@ def until(test, timeout):
         time.sleep(0.02)
 
 
-BUTTONS = ('push button', 'button', 'toggle button')
+# Radio and check buttons too: the New guest dialog's image rows are radios.
+BUTTONS = ('push button', 'button', 'toggle button', 'radio button', 'check box')
 
 
 def find_button(label):
@@ -126,8 +128,8 @@ def find_field(label):
     return None
 
 
-def find_row(text):
-    for n in nodes():
+def find_row(text, scope=None):
+    for n in (nodes(scope) if scope else nodes()):
         if role(n) == 'list item' and any(name(c) == text for c in walk(n, 2)):
             return n
     return None
@@ -175,7 +177,7 @@ def do(cmd):
         f.set_text_contents(cmd['text'])
         return dict(ok=True)
     if op == 'select':
-        r, _ = until(lambda: find_row(cmd['text']), timeout)
+        r, _ = until(lambda: find_row(cmd['text'], scope), timeout)
         if not r:
             return dict(ok=False, error=f'no row holds {cmd["text"]!r}')
         r.get_parent().select_child(r.get_index_in_parent())
@@ -196,6 +198,19 @@ def do(cmd):
                 except Exception as e:
                     errors.append(f'select: {e}')
         return dict(ok=False, error=f'no page tab {cmd["name"]!r} took it: {errors}')
+    if op == 'progress':
+        # Every showing progress bar's value (0 to 1), through Atspi.Value.
+        values = []
+        for n in nodes():
+            if role(n) == 'progress bar':
+                try:
+                    values.append(n.get_value_iface().get_current_value())
+                except Exception:
+                    try:
+                        values.append(n.get_current_value())
+                    except Exception as e:
+                        return dict(ok=False, error=f'no value: {e}')
+        return dict(ok=True, values=values)
     if op == 'shot':
         subprocess.run(['import', '-window', 'root', cmd['path']], check=True)
         return dict(ok=True)

@@ -1,0 +1,115 @@
+// Images: every image domud knows (name, suite, state, size), kept current
+// from the ObjectManager (InterfacesAdded/Removed of image objects) and
+// PropertiesChanged (State) without polling; "Build image…" and Remove for
+// a ready or failed one (asks first).
+import Adw from 'gi://Adw?version=1';
+import Gio from 'gi://Gio';
+import GLib from 'gi://GLib';
+import Gtk from 'gi://Gtk?version=4.0';
+import { cached, type DomudClient, IMAGE_IFACE } from './client.js';
+import { BuildImageDialog } from './build-image-dialog.js';
+import { explain } from './errors.js';
+import { bytes } from './format.js';
+
+const STATES: Record<string, string> = { building: 'Building', ready: 'Ready', failed: 'Failed' };
+
+export class ImagesPage {
+  readonly widget: Adw.PreferencesPage;
+  private readonly group: Adw.PreferencesGroup;
+  private readonly empty = new Adw.ActionRow({ title: 'No images yet', subtitle: 'Build one to make guests that boot their own Debian or Ubuntu.' });
+  private readonly error = new Gtk.Label({ wrap: true, xalign: 0, css_classes: ['error'], visible: false });
+  private rows: Gtk.Widget[] = [];
+  private pending = 0;
+
+  constructor(
+    private readonly client: DomudClient,
+    private readonly parent: Gtk.Window,
+  ) {
+    this.widget = new Adw.PreferencesPage({ title: 'Images', icon_name: 'drive-harddisk-symbolic' });
+    this.group = new Adw.PreferencesGroup({ title: 'Images', description: 'Base systems built with debootstrap; a new guest can boot its own copy of a ready one.' });
+    const build = new Gtk.Button({ label: 'Build image…', valign: Gtk.Align.CENTER });
+    build.connect('clicked', () => new BuildImageDialog(client, parent).present());
+    this.group.set_header_suffix(build);
+    this.widget.add(this.group);
+    const errors = new Adw.PreferencesGroup();
+    errors.add(this.error);
+    this.widget.add(errors);
+    const objects = client.objects;
+    const changed = () => this.schedule();
+    objects.connect('object-added', changed);
+    objects.connect('object-removed', changed);
+    objects.connect('interface-proxy-properties-changed', (_m, _o, p: Gio.DBusProxy) => {
+      if (p.get_interface_name() === IMAGE_IFACE) changed();
+    });
+    this.refill();
+  }
+
+  /** Several signals in one main-loop turn (a build's end) redraw once. */
+  private schedule(): void {
+    if (this.pending) return;
+    this.pending = GLib.idle_add(GLib.PRIORITY_DEFAULT, () => {
+      this.pending = 0;
+      this.refill();
+      return GLib.SOURCE_REMOVE;
+    });
+  }
+
+  /** A handful of images at most: rebuilding the rows is simpler than patching them. */
+  private refill(): void {
+    const images: Gio.DBusProxy[] = [];
+    for (const o of this.client.objects.get_objects()) {
+      const p = o.get_interface(IMAGE_IFACE) as Gio.DBusProxy | null;
+      if (p) images.push(p);
+    }
+    const name = (p: Gio.DBusProxy) => cached<string>(p, 'Name') ?? '';
+    images.sort((a, b) => (name(a) < name(b) ? -1 : name(a) > name(b) ? 1 : 0));
+    for (const r of this.rows) this.group.remove(r);
+    this.rows = images.length ? images.map((p) => this.row(p)) : [this.empty];
+    for (const r of this.rows) this.group.add(r);
+  }
+
+  private row(p: Gio.DBusProxy): Adw.ActionRow {
+    const name = cached<string>(p, 'Name') ?? '';
+    const state = cached<string>(p, 'State') ?? '';
+    const suite = cached<string>(p, 'Suite') ?? '';
+    const size = cached<number>(p, 'Size') ?? 0;
+    const facts = [suite, size ? bytes(size) : ''].filter(Boolean).join(' · ');
+    const r = new Adw.ActionRow({ title: GLib.markup_escape_text(name, -1), subtitle: GLib.markup_escape_text(facts, -1) });
+    const css = state === 'ready' ? 'success' : state === 'failed' ? 'error' : 'dim-label';
+    r.add_suffix(new Gtk.Label({ label: STATES[state] ?? state, css_classes: [css] }));
+    if (state === 'building') r.add_suffix(new Gtk.Spinner({ spinning: true }));
+    else {
+      const remove = new Gtk.Button({ icon_name: 'user-trash-symbolic', valign: Gtk.Align.CENTER, tooltip_text: `Remove ${name}`, css_classes: ['flat'] });
+      remove.update_property([Gtk.AccessibleProperty.LABEL], [`Remove ${name}`]);
+      remove.connect('clicked', () => this.confirmRemove(name));
+      r.add_suffix(remove);
+    }
+    return r;
+  }
+
+  private confirmRemove(name: string): void {
+    const d = new Adw.MessageDialog({
+      transient_for: this.parent,
+      modal: true,
+      heading: `Remove ${name}?`,
+      body: 'Its file is deleted. Guests made from it keep their own copies.',
+    });
+    d.add_response('cancel', 'Cancel');
+    d.add_response('remove', 'Remove');
+    d.set_response_appearance('remove', Adw.ResponseAppearance.DESTRUCTIVE);
+    d.connect('response', (_d, response: string) => {
+      if (response === 'remove') void this.remove(name);
+    });
+    d.present();
+  }
+
+  private async remove(name: string): Promise<void> {
+    this.error.visible = false;
+    try {
+      await this.client.removeImage(name);
+    } catch (e) {
+      this.error.label = explain(e, `remove ${name}`).sentence;
+      this.error.visible = true;
+    }
+  }
+}
