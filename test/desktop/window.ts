@@ -100,21 +100,7 @@ export class DesktopWindow {
     });
   }
 
-  /**
-   * On this shared machine a fresh Xvfb now and then cannot be reached by
-   * its first clients ("cannot open display"); one more screen is tried
-   * before the test fails.
-   */
   static async open(o: WindowOptions): Promise<DesktopWindow> {
-    try {
-      return await DesktopWindow.openOnce(o);
-    } catch (e) {
-      if (!/cannot open display|Cannot open default display/.test(String(e))) throw e;
-      return DesktopWindow.openOnce(o);
-    }
-  }
-
-  private static async openOnce(o: WindowOptions): Promise<DesktopWindow> {
     const screen = await startScreen();
     const inner = [
       'dbus-run-session', '--',
