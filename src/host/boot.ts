@@ -3,7 +3,7 @@
 // and the GRUB generator agree on one list.
 
 import type { Root } from './fsroot.js';
-import { newestFirst } from './version.js';
+import { newestFirst } from '../lib/dpkg-version.js';
 
 export interface Hypervisor {
   /** File name in /boot, e.g. "xen-4.17-amd64.gz". */

@@ -5,7 +5,7 @@
 // on the tree; nothing runs inside it.
 import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { compareKernels } from './version.js';
+import { newestFirst } from '../lib/dpkg-version.js';
 import { ImageFailedError } from './errors.js';
 
 /**
@@ -64,10 +64,8 @@ export function kernelsIn(root: string): string[] {
   } catch {
     names = [];
   }
-  return names
-    .filter((f) => f.startsWith('vmlinuz-') && names.includes(`initrd.img-${f.slice(8)}`))
-    .map((f) => f.slice(8))
-    .sort(compareKernels);
+  const kernels = names.filter((f) => f.startsWith('vmlinuz-') && names.includes(`initrd.img-${f.slice(8)}`)).map((f) => f.slice(8));
+  return newestFirst(kernels, (k) => k);
 }
 
 export function grubCfg(): string {

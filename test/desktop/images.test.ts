@@ -8,21 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { readFile } from '../../src/image/index.js';
-import { build, DesktopWindow, sandbox } from './window.js';
+import { build, busctlOn, DesktopWindow, MANAGER as M, sandbox } from './window.js';
 
-const M = ['org.domud.Domud1', '/org/domud/Domud1', 'org.domud.Domud1.Manager'] as const;
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl me@desktop';
 
 t.before(build);
 
 t.test('images: build with progress, cancel, a failure, a guest from the image', async (t) => {
   const s = await sandbox(t);
-  const busctl = async (...a: string[]) => {
-    const r = await s.busctl(a);
-    if (r.code !== 0) throw new Error(`busctl ${a.join(' ')}: ${r.stderr}`);
-    return r.stdout.trim();
-  };
-  const call = (method: string, sig: string, ...args: string[]) => busctl('call', ...M, method, sig, ...args);
+  const { busctl, call } = busctlOn(s);
   const images = async () => (JSON.parse(await busctl('--json=short', 'call', ...M, 'ListImages')) as { data: [[string, string, string][]] }).data[0].map((r) => `${r[0]}:${r[2]}`);
   const imagesDir = join(s.stateDir, 'images');
   // The user's own key, which the dialog offers for root.

@@ -3,20 +3,14 @@
 // it, and checked with busctl from another process. Each test saves a
 // screenshot of what it checked under test-output/desktop/.
 import t from 'tap';
-import { build, DesktopWindow, sandbox } from './window.js';
+import { build, busctlOn, DesktopWindow, MANAGER as M, sandbox } from './window.js';
 
-const M = ['org.domud.Domud1', '/org/domud/Domud1', 'org.domud.Domud1.Manager'] as const;
 
 t.before(build);
 
 t.test('the window over a daemon that a busctl user works with at the same time', async (t) => {
   const s = await sandbox(t);
-  const busctl = async (...a: string[]) => {
-    const r = await s.busctl(a);
-    if (r.code !== 0) throw new Error(`busctl ${a.join(' ')}: ${r.stderr}`);
-    return r.stdout.trim();
-  };
-  const call = (method: string, sig: string, ...args: string[]) => busctl('call', ...M, method, sig, ...args);
+  const { busctl, call } = busctlOn(s);
   const state = (name: string) => busctl('get-property', 'org.domud.Domud1', `/org/domud/Domud1/domain/${name}`, 'org.domud.Domud1.Domain', 'State');
   await call('CreateDomain', 'sa{sv}', 'web1', '2', 'memory', 'u', '256', 'vcpus', 'u', '2');
 

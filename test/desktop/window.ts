@@ -48,6 +48,19 @@ export async function sandbox(t: Teardown, o: SandboxOptions = {}, start = true)
   return s;
 }
 
+/** The manager, as busctl names it: destination, path, interface. */
+export const MANAGER = ['org.domud.Domud1', '/org/domud/Domud1', 'org.domud.Domud1.Manager'] as const;
+
+/** busctl on the sandbox's bus, as another client checks the window's work: its output, trimmed; a failure throws. */
+export function busctlOn(s: Sandbox): { busctl: (...a: string[]) => Promise<string>; call: (method: string, sig: string, ...args: string[]) => Promise<string> } {
+  const busctl = async (...a: string[]) => {
+    const r = await s.busctl(a);
+    if (r.code !== 0) throw new Error(`busctl ${a.join(' ')}: ${r.stderr}`);
+    return r.stdout.trim();
+  };
+  return { busctl, call: (method, sig, ...args) => busctl('call', ...MANAGER, method, sig, ...args) };
+}
+
 export interface Reply {
   readonly ok: boolean;
   readonly ms?: number;

@@ -11,7 +11,7 @@ import { generateXenEntries, planXenEntries, renderXenEntries, DEFAULT_SETTINGS,
 import { GrubValueError, quote, splitWords } from '../../src/host/grub/quote.js';
 import { parseGrubDefaults, readGrubDefaults, GrubConfigError } from '../../src/host/grub/config.js';
 import { main } from '../../src/host/grub-cli.js';
-import { compareVersions } from '../../src/host/version.js';
+import { compareVersions } from '../../src/lib/dpkg-version.js';
 
 const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
 const BOOT = here('./fixtures/grub-boot');

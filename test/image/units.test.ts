@@ -8,7 +8,10 @@ import { unmountUnder } from '../../src/image/mounts.js';
 import { ImageFailedError } from '../../src/image/index.js';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { compareKernels } from '../../src/image/version.js';
+import { compareVersions } from '../../src/lib/dpkg-version.js';
+
+/** Newest first, as an image's kernels are listed. */
+const compareKernels = (a: string, b: string): number => compareVersions(b, a);
 
 t.test("debootstrap's own output of a bookworm build, line by line", async (t) => {
   // test/image/fixtures/debootstrap-bookworm.txt: the stdout of a real run

@@ -8,31 +8,12 @@ import { join } from 'node:path';
 import t from 'tap';
 import { Client, eventually, variant } from '../daemon/bus/fixtures/client.js';
 import { FILLER_NAME, tmpfs } from '../support/tmpfs.js';
+import { mountsBelow, processesWith } from '../image/support.js';
 import { E, builtEntry, dbRows, sandbox } from './support.js';
 import { Sandbox as SandboxClass } from '../../src/dev/sandbox.js';
 
 const MiB = 1024 * 1024;
 const small = (name = 'bookworm') => ({ suite: variant('s', name), mirror: variant('s', 'http://deb.debian.org/debian'), size: variant('t', BigInt(64 * MiB)) });
-
-/** Mount points at or below `dir`. */
-const mountsBelow = (dir: string) =>
-  readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((l) => l.split(' ')[4] ?? '')
-    .filter((p) => p === dir || p.startsWith(`${dir}/`));
-
-/** Pids of processes whose command line mentions `text`: ours, to be ended by pid. */
-const processesWith = (text: string) =>
-  readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid)
-    .filter((p) => {
-      try {
-        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(text);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
 
 const files = (dir: string) => readdirSync(dir).filter((f) => f !== FILLER_NAME).sort();
 

@@ -190,8 +190,9 @@ export class Dispatcher {
     this.bus.send(Message.newSignal(managerPath, OBJECT_MANAGER, 'InterfacesAdded', 'oa{sa{sv}}', [path, { ...ifaces, ...STANDARD_PROPERTIES }]));
   }
 
-  interfacesRemoved(managerPath: string, path: string, names: string[]): void {
-    this.bus.send(Message.newSignal(managerPath, OBJECT_MANAGER, 'InterfacesRemoved', 'oas', [path, names]));
+  /** `iface`'s object is gone: it and the standard interfaces, as InterfacesAdded listed them. */
+  interfacesRemoved(managerPath: string, path: string, iface: string): void {
+    this.bus.send(Message.newSignal(managerPath, OBJECT_MANAGER, 'InterfacesRemoved', 'oas', [path, [iface, ...Object.keys(STANDARD_PROPERTIES)]]));
   }
 
   // ---- dispatch ----
@@ -252,7 +253,7 @@ export class Dispatcher {
     };
     if (iface === INTROSPECTABLE && member === 'Introspect') {
       expect('');
-      return { signature: 's', values: [this.introspect(path, obj)] };
+      return { signature: 's', values: [this.introspect(obj)] };
     }
     if (iface === PEER) {
       if (member === 'Ping') return expect(''), { signature: '', values: [] };
@@ -326,14 +327,13 @@ export class Dispatcher {
     return { ...out, ...STANDARD_PROPERTIES };
   }
 
-  private introspect(path: string, obj: BoundObject): string {
+  private introspect(obj: BoundObject): string {
     const parts = [DOCTYPE, '<node>\n', STANDARD_XML[PEER], '\n', STANDARD_XML[INTROSPECTABLE], '\n'];
     if (obj.facets.length > 0 || obj.managed) parts.push(STANDARD_XML[PROPERTIES], '\n');
     if (obj.managed) parts.push(STANDARD_XML[OBJECT_MANAGER], '\n');
     for (const f of obj.facets) parts.push(' ', f.impl.spec.xml, '\n');
     for (const c of obj.children()) parts.push(` <node name="${c}"/>\n`);
     parts.push('</node>\n');
-    void path;
     return parts.join('');
   }
 }

@@ -20,7 +20,6 @@ import type { Job } from '../model/jobs.js';
 const DOMAIN_IFACE = 'org.domud.Domud1.Domain';
 const IMAGE_IFACE = 'org.domud.Domud1.Image';
 const JOB_IFACE = 'org.domud.Domud1.Job';
-const STANDARD = ['org.freedesktop.DBus.Peer', 'org.freedesktop.DBus.Introspectable', 'org.freedesktop.DBus.Properties'];
 
 export async function publish(bus: dbus.MessageBus, service: Service, log: Logger): Promise<Dispatcher> {
   const manager = managerInterface(await loadInterface('org.domud.Domud1.Manager'));
@@ -100,7 +99,7 @@ export async function publish(bus: dbus.MessageBus, service: Service, log: Logge
   m.on('domainRemoved', (name) =>
     send('DomainRemoved', () => {
       dispatcher.signal(MANAGER_PATH, manager, 'DomainRemoved', [name, domainPath(name)]);
-      dispatcher.interfacesRemoved(MANAGER_PATH, domainPath(name), [DOMAIN_IFACE, ...STANDARD]);
+      dispatcher.interfacesRemoved(MANAGER_PATH, domainPath(name), DOMAIN_IFACE);
     }),
   );
   m.on('leaseAcquired', (address, name) => send('LeaseAcquired', () => dispatcher.signal(MANAGER_PATH, manager, 'LeaseAcquired', [address, name])));
@@ -126,7 +125,7 @@ export async function publish(bus: dbus.MessageBus, service: Service, log: Logge
   im.on('imageRemoved', (name) =>
     send('ImageRemoved', () => {
       dispatcher.signal(MANAGER_PATH, manager, 'ImageRemoved', [name, imagePath(name)]);
-      dispatcher.interfacesRemoved(MANAGER_PATH, imagePath(name), [IMAGE_IFACE, ...STANDARD]);
+      dispatcher.interfacesRemoved(MANAGER_PATH, imagePath(name), IMAGE_IFACE);
     }),
   );
   const jobs = service.jobs;
@@ -137,7 +136,7 @@ export async function publish(bus: dbus.MessageBus, service: Service, log: Logge
       // The failure as a client would have got it from a call: the error's D-Bus name, then its message.
       const message = success ? '' : (({ name, message }) => `${name}: ${message}`)(errorMapper(log)(error));
       dispatcher.signal(jobPath(j.id), job, 'Completed', [success, message]);
-      dispatcher.interfacesRemoved(MANAGER_PATH, jobPath(j.id), [JOB_IFACE, ...STANDARD]);
+      dispatcher.interfacesRemoved(MANAGER_PATH, jobPath(j.id), JOB_IFACE);
     }),
   );
   return dispatcher;

@@ -1,5 +1,7 @@
 // Version order for kernel and hypervisor file names: dpkg's (verrevcmp), the
-// order grub-mkconfig's version_find_latest uses on Debian. Text runs compare
+// order grub-mkconfig's version_find_latest uses on Debian. A leaf of no
+// layer (src/lib imports nothing of the project): src/host orders boot
+// entries by it and src/image an image's kernels. Text runs compare
 // character by character with letters before other signs and "~" before
 // everything, even the end; digit runs compare as numbers.
 
