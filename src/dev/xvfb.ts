@@ -30,7 +30,9 @@ export async function startScreen(geometry = '1040x640x24', timeoutMs = 30_000):
   const why: string[] = [];
   for (let i = 0; i < TRIES; i++) {
     const n = FIRST + Math.floor(Math.random() * (LAST - FIRST));
-    const x = spawn('Xvfb', [`:${n}`, '-screen', '0', geometry, '-nolisten', 'tcp'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // -noreset: our probe is the server's first client, and its leaving would
+    // otherwise start a server reset just as the window connects.
+    const x = spawn('Xvfb', [`:${n}`, '-screen', '0', geometry, '-nolisten', 'tcp', '-noreset'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
     x.stderr!.on('data', (d: Buffer) => (log += d.toString()));
     const stop = () => stopServer(x);
