@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import t from 'tap';
 import { Sandbox } from '../../src/dev/sandbox.js';
 import { DAEMON_ENTRY } from '../support/daemon.js';
+import { TS_LOADER } from '../support/loader.js';
 
 t.test('without a namespace, as the xm simulator, with extra configuration', async (t) => {
   const s = await Sandbox.create({
@@ -10,7 +11,7 @@ t.test('without a namespace, as the xm simulator, with extra configuration', asy
     flavour: 'xm',
     config: { Daemon: { LogLevel: 'warn' }, Network: { Range: '10.77.0.0/24' } },
     entry: DAEMON_ENTRY,
-    nodeArgs: process.execArgv.filter((a) => a.includes('@tapjs/typescript')),
+    nodeArgs: TS_LOADER,
   });
   t.teardown(() => s.destroy());
   t.equal(s.netns, null);
@@ -37,7 +38,7 @@ t.test('without a namespace, as the xm simulator, with extra configuration', asy
 });
 
 t.test('a daemon that exits before it is ready', async (t) => {
-  const s = await Sandbox.create({ netns: false, entry: DAEMON_ENTRY, nodeArgs: process.execArgv.filter((a) => a.includes('@tapjs/typescript')) });
+  const s = await Sandbox.create({ netns: false, entry: DAEMON_ENTRY, nodeArgs: TS_LOADER });
   t.teardown(() => s.destroy());
   await t.rejects(s.startDaemon(['--log-level', 'loud']), /domud exited with status 2 before it was ready/);
 });

@@ -17,8 +17,11 @@ class HookedIp extends realIp.Ip {
   }
 }
 
+// Under both names: tsx hands a TypeScript module's "./ip.js" to tap's mock
+// hook as "./ip.ts" when that file exists.
 const { Routes } = await t.mockImport<typeof RoutesModule>('../../src/net/routes.js', {
   '../../src/net/ip.js': { ...realIp, Ip: HookedIp },
+  '../../src/net/ip.ts': { ...realIp, Ip: HookedIp },
 });
 const routesIn = (ns: Netns) => new Routes({ range: '172.20.216.0/24', dom0: '172.20.216.1', netns: ns.name });
 t.afterEach(() => {

@@ -7,9 +7,9 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import type { Sandbox } from '../../../src/dev/sandbox.js';
-import { DAEMON_ENTRY, startSandbox } from '../../support/daemon.js';
-import { Client, DOMAIN_IFACE, eventually, variant } from './fixtures/client.js';
+import type { Sandbox } from '../../src/dev/sandbox.js';
+import { DAEMON_ENTRY, startSandbox } from '../support/daemon.js';
+import { Client, DOMAIN_IFACE, eventually, variant } from '../daemon/bus/fixtures/client.js';
 
 type Lease = [string, string, string, bigint];
 type Row = [string, number, string, string, string];

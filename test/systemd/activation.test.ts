@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import t from 'tap';
 import { PACKAGE_ROOT } from '../../src/dev/sandbox.js';
 import { startBus } from './bus.js';
+import { TS_LOADER } from '../support/loader.js';
 
 const run = promisify(execFile);
 
@@ -24,8 +25,7 @@ t.test('the first call starts domud by activation', async (t) => {
   // The shipped activation file, with Exec= pointed at this tree's daemon
   // (run from source, so that no build is needed) and this test's config.
   const shipped = readFileSync(join(PACKAGE_ROOT, 'systemd', 'org.domud.Domud1.service'), 'utf8');
-  const loader = process.execArgv.filter((a) => a.includes('@tapjs/typescript'));
-  const exec = [process.execPath, ...loader, join(PACKAGE_ROOT, 'src', 'daemon', 'main.ts'), '--config', join(dir, 'domud.conf')].join(' ');
+  const exec = [process.execPath, ...TS_LOADER, join(PACKAGE_ROOT, 'src', 'daemon', 'main.ts'), '--config', join(dir, 'domud.conf')].join(' ');
   t.match(shipped, /^Exec=\/usr\/sbin\/domud$/m);
   writeFileSync(join(services, 'org.domud.Domud1.service'), shipped.replace(/^Exec=.*$/m, `Exec=${exec}`));
 
