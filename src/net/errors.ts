@@ -81,7 +81,7 @@ export class VifNotFoundError extends NetError {
   }
 }
 
-/** Reading or writing a /proc/sys file failed (host mode, no netns). */
+/** Reading or writing a /proc/sys or /sys file failed (host mode, no netns). */
 export class SysctlError extends NetError {
   readonly code = 'SysctlFailed';
   constructor(

@@ -55,9 +55,13 @@ export class Routes {
     this.ahead.catch(() => undefined); // the reconcile that takes it sees the failure
   }
 
-  /** The names of the vif devices that exist now (like vif12.0), from one `ip -j link show`. */
+  /**
+   * The names of the vif devices that exist now (like vif12.0). On the host
+   * they are read from sysfs, not from a process: a create waits for this
+   * read to learn its guest's id.
+   */
   async vifs(): Promise<string[]> {
-    return [...parseLinks(await this.ip.json(['link', 'show']))].flatMap(([name]) => (VIF_NAME.test(name) ? [name] : []));
+    return (await this.sysctl.devices()).filter((name) => VIF_NAME.test(name));
   }
 
   /** dom0 /32 on the vif, link up, proxy ARP on, and the host route; idempotent. */

@@ -1,17 +1,22 @@
-// The two /proc/sys files src/net touches. Reading ip_forward and writing a
-// vif's proxy_arp are the only operations, on purpose: there is no generic
-// "write a sysctl" here, so no code path can turn forwarding on.
+// The kernel's files that src/net uses directly: the two /proc/sys files it
+// touches, and /sys/class/net for the names of the devices. Reading
+// ip_forward and writing a vif's proxy_arp are the only /proc/sys
+// operations, on purpose: there is no generic "write a sysctl" here, so no
+// code path can turn forwarding on.
 //
-// /proc/sys/net shows the network namespace of the process that opens it, so
-// in netns mode the file is read or written by a process started inside the
-// namespace (`ip netns exec <ns> cat|tee <path>`, argv only); without a
-// netns the daemon already runs in the right namespace and uses the files.
+// /proc/sys/net shows the network namespace of the process that opens it,
+// and /sys/class/net the one that mounted /sys, so in netns mode the work is
+// done by a process started inside the namespace (`ip netns exec <ns>
+// cat|tee <path>`, or `ip -n <ns> link show`; argv only); without a netns the
+// daemon already runs in the right namespace and uses the files.
 import { writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { IpCommandError, SysctlError, VifNotFoundError } from './errors.js';
 import { run, type Ip } from './ip.js';
+import { parseLinks } from './kernel.js';
 
 export const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
+const DEVICES = '/sys/class/net';
 
 export function proxyArpPath(vif: string): string {
   return `/proc/sys/net/ipv4/conf/${vif}/proxy_arp`;
@@ -22,6 +27,8 @@ export interface Sysctl {
   readIpForward(): Promise<string>;
   /** proxy_arp=1 on one interface; VifNotFoundError if it does not exist. */
   enableProxyArp(vif: string): Promise<void>;
+  /** The names of the network devices there are now. */
+  devices(): Promise<string[]>;
 }
 
 export function hostSysctl(): Sysctl {
@@ -48,6 +55,15 @@ export function hostSysctl(): Sysctl {
         throw new SysctlError(path, { cause: e });
       }
     },
+    async devices() {
+      try {
+        return await readdir(DEVICES);
+        /* c8 ignore start -- sysfs is always there on Linux */
+      } catch (e) {
+        throw new SysctlError(DEVICES, { cause: e });
+      }
+      /* c8 ignore stop */
+    },
   };
 }
 
@@ -68,6 +84,9 @@ export function netnsSysctl(ip: Ip, netns: string): Sysctl {
         }
         throw e;
       }
+    },
+    async devices() {
+      return [...parseLinks(await ip.json(['link', 'show']))].map(([name]) => name);
     },
   };
 }

@@ -1,6 +1,7 @@
 // Routes without the netns option (the daemon's mode on a real dom0): this
 // file re-runs itself as a child placed inside a test namespace with
-// `ip netns exec`, so `ip` runs without -n and /proc/sys is used directly.
+// `ip netns exec`, so `ip` runs without -n and /proc/sys and /sys (which
+// `ip netns exec` mounts afresh for the namespace) are used directly.
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -13,6 +14,7 @@ if (process.argv[2] === '--child') {
   const routes = new Routes({ range: '172.20.216.0/24', dom0: '172.20.216.1' });
   const result: Record<string, unknown> = {};
   result.forwardingBefore = await routes.forwarding();
+  result.vifs = await routes.vifs();
   await routes.up({ vif, address });
   result.reconcile = await routes.reconcile([{ vif, address }]);
   result.missing = await routes.up({ vif: missing, address: '172.20.216.99' }).then(
@@ -32,6 +34,7 @@ if (process.argv[2] === '--child') {
     const { stdout } = await execFileP('ip', ['netns', 'exec', ns.name, ...child]);
     t.same(JSON.parse(stdout), {
       forwardingBefore: false,
+      vifs: [vif],
       reconcile: [],
       missing: 'VifNotFound',
       forwardingAfter: false,

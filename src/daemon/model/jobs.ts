@@ -94,6 +94,9 @@ export class Job {
   }
 
   private emitChanged(): void {
+    // A report that came late, when its held value was already due, emits at
+    // once: the timer that held it must not emit a second time right after.
+    clearTimeout(this.timer);
     this.timer = undefined;
     this.announced = this.progress;
     this.lastEmit = this.now();

@@ -32,7 +32,7 @@ interface Progress {
   steps: { [step in BootStep]?: number };
 }
 
-type BootStep = 'config' | 'toolstack' | 'store' | 'id' | 'route';
+type BootStep = 'config' | 'toolstack' | 'store' | 'id' | 'gate' | 'route';
 
 export class Lifecycle {
   private readonly ids: GuestIds;
@@ -198,6 +198,7 @@ export class Lifecycle {
       // The id is recorded before the gate is let go: a reconcile of the
       // routes must never see this route without the record that wants it.
       await this.s.gate.shared(async () => {
+        done('gate'); // a reconcile of the routes in flight is waited for
         await routes.up(route);
         this.s.update(rec, { domainId: id, state: 'running' });
       });

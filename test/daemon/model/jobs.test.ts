@@ -73,6 +73,28 @@ t.test('progress: never down, at most one announcement per interval, the last on
   t.same(changed, [0.01, 0.1, 0.5, 1], 'the held-back 1 is announced before Completed, once');
 });
 
+t.test('progress: a report that comes after its held value fell due announces once', async (t) => {
+  // A busy event loop runs a report before the timer holding the previous value.
+  let now = 1_000_000;
+  const jobs = new Jobs(() => now);
+  const changed: number[] = [];
+  jobs.on('jobChanged', (j) => changed.push(j.progress));
+  let job!: Job;
+  jobs.start('create-image', [], 0, (j) => {
+    job = j;
+    return new Promise<void>(() => undefined);
+  });
+  await tick();
+  job.report(0.1);
+  now += 10;
+  job.report(0.2); // held, its timer set
+  now += PROGRESS_INTERVAL_MS;
+  job.report(0.3); // due: goes out at once, with the held 0.2 folded in
+  t.same(changed, [0.1, 0.3]);
+  await new Promise((r) => setTimeout(r, PROGRESS_INTERVAL_MS + 50));
+  t.same(changed, [0.1, 0.3], 'the held value\'s timer does not announce again');
+});
+
 t.test('cancel reaches the work through its signal', async (t) => {
   const jobs = new Jobs();
   const done: Array<[boolean, string]> = [];
