@@ -38,7 +38,7 @@ t.test('create and start log their time and the toolstack share of it', async (t
     t.ok(l.toolstackMs! >= 400, `${what}: the toolstack took ${l.toolstackMs} ms, the delay included`);
     t.ok(l.ms! >= l.toolstackMs!, `${what}: the call (${l.ms} ms) took at least the toolstack's time`);
     t.ok(l.ms! - l.toolstackMs! < 400, `${what}: domud's own part (${l.ms! - l.toolstackMs!} ms) does not hold the delay`);
-    t.same(Object.keys(l.steps ?? {}), ['config', 'toolstack', 'store', 'id', 'route'], `${what}: each step's time, in order`);
+    t.same(Object.keys(l.steps ?? {}), ['config', 'toolstack', 'store', 'id', 'gate', 'route'], `${what}: each step's time, in order`);
     t.ok(l.steps!.toolstack! >= 400, `${what}: the delay is in the toolstack step (${l.steps!.toolstack} ms)`);
     const sum = Object.values(l.steps!).reduce((a, b) => a + b, 0);
     t.ok(sum <= l.ms! + 1, `${what}: the steps (${sum} ms) are within the call (${l.ms} ms)`);
