@@ -6,7 +6,7 @@
 // its dbus-daemon, domud in a network namespace. Afterwards no process of it
 // is left, the namespace and the /tmp/domud-* folder are gone. Runs the
 // built demo (CI builds before it tests, as for test/daemon/bundle.test.ts).
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,7 +69,7 @@ function startScript(): string {
   return ours;
 }
 
-async function startDemo(t: Test, viaNpm: boolean): Promise<Demo> {
+async function startDemo(t: Test, viaNpm: boolean, args: string[] = []): Promise<Demo & { out: () => string }> {
   const home = mkdtempSync(join(tmpdir(), 'domud-demo-test-'));
   // Not tap's environment: its loaders in NODE_OPTIONS would follow the demo.
   const env = { PATH: process.env.PATH, HOME: home, LANG: 'C.UTF-8' };
@@ -78,7 +78,7 @@ async function startDemo(t: Test, viaNpm: boolean): Promise<Demo> {
     writeFileSync(join(home, 'package.json'), JSON.stringify({ name: 'demo-test', private: true, scripts: { start: startScript() } }));
     leader = spawn('npm', ['start'], { cwd: home, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   } else {
-    leader = spawn(process.execPath, [DEMO], { cwd: home, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    leader = spawn(process.execPath, [DEMO, ...args], { cwd: home, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   }
   let out = '';
   leader.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -113,7 +113,7 @@ async function startDemo(t: Test, viaNpm: boolean): Promise<Demo> {
         .map(Number)
         .find((pid) => stat(pid)?.pgrp === leader.pid && cmdline(pid).startsWith(`node ${DEMO}`))!
     : leader.pid!;
-  return { leader, demoPid, dir, netns };
+  return { leader, demoPid, dir, netns, out: () => out };
 }
 
 /** Ends the demo with `signal` sent to `target`, then checks that nothing of it is left. */
@@ -157,4 +157,30 @@ t.test('the demo run by npm start', async (t) => {
   await endsClean(t, 'timeout: SIGTERM to npm\'s process group', true, 'SIGTERM', group);
   await endsClean(t, 'SIGHUP to npm, which does not forward it', true, 'SIGHUP', npm);
   await endsClean(t, 'npm killed outright', true, 'SIGKILL', npm);
+});
+
+t.test('npm start -- --with-image: an image built by the stand-in, and a guest from it', async (t) => {
+  const d = await startDemo(t, false, ['--with-image']);
+  await until('the image to be ready', () => d.out().includes('The image "demo" is ready.'), 120_000);
+  const create = /^ {2}(node \S+ --bus \S+) create web2 --image demo/m.exec(d.out());
+  t.ok(create, 'it shows how to make a guest from the image');
+  const [node, domuctl, , bus] = create![1]!.split(' ');
+  const key = join(d.dir, 'demo-key.pub');
+  writeFileSync(key, 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHxwHZIX/bLFhcJpa3chfXn8RW2PNE2qnC6k6FR4wXSV demo@test\n');
+  const env = { PATH: process.env.PATH, LANG: 'C.UTF-8' };
+  const made = execFileSync(node!, [domuctl!, '--bus', bus!, 'create', 'web2', '--image', 'demo', '--disk-size', '512M', '--ssh-key', key], { encoding: 'utf8', env });
+  t.match(made, /State: running/, 'the guest from the image runs');
+  t.match(made, /Address: 172\.20\.216\.\d+/, 'on its leased address');
+  const images = execFileSync(node!, [domuctl!, '--bus', bus!, '--json', 'image', 'list'], { encoding: 'utf8', env });
+  t.match(JSON.parse(images), [{ name: 'demo', state: 'ready' }]);
+  process.kill(d.demoPid, 'SIGINT');
+  await until('the demo to exit', () => stat(d.demoPid) === null, 30_000);
+  t.notOk(existsSync(d.dir), 'the folder, image and guest disk with it, is gone');
+});
+
+t.test('npm start with an unknown option says so and starts nothing', async (t) => {
+  const r = spawnSync(process.execPath, [DEMO, '--with-images'], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+  t.equal(r.status, 2);
+  t.equal(r.stderr, 'npm start: unknown option "--with-images"\nusage: npm start [-- --with-image]\n');
+  t.equal(r.stdout, '');
 });
