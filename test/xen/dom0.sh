@@ -87,8 +87,9 @@ else
   phase install
   install_packages() {
     local t=$(now_ms)
-    # No network in this dom0: apt takes what domud adds (nodejs, polkitd...)
-    # from its cache, where the image build fetched it from Debian's archive.
+    # No network in this dom0: what domud adds (nodejs, polkitd...) came
+    # from Debian's archive with the image, as apt resolved it from these
+    # .debs; apt here checks their relations and installs the two.
     DEBIAN_FRONTEND=noninteractive apt install -y -q -o Dpkg::Use-Pty=0 \
       ./debs/domud_*.deb ./debs/xen-support_*.deb > /tmp/apt.log 2>&1 || fail "apt install: $(tail -n 15 /tmp/apt.log)" || return 1
     timing apt-install $(($(now_ms) - t))
