@@ -1,9 +1,10 @@
-// The window's whole view of domud: one bus connection, an object manager
-// client for the guests, a proxy for the manager's properties, a watch on
-// the bus name, and the method calls. Everything is asynchronous: the window
+// The window's whole view of domud: one bus connection, a mirror of its
+// objects (objects.ts) for the guests and images, a proxy for the manager's
+// properties, a watch on the bus name, and the method calls. Everything is asynchronous: the window
 // never waits on the bus. Only the public API (data/dbus/) is used.
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
+import { ObjectMirror } from './objects.js';
 import type { BusChoice } from './options.js';
 
 export const BUS_NAME = 'org.domud.Domud1';
@@ -17,39 +18,19 @@ export const JOB_IFACE = 'org.domud.Domud1.Job';
 const READ_TIMEOUT_MS = 30_000;
 const CHANGE_TIMEOUT_MS = 10 * 60_000;
 
-function connect(bus: BusChoice): Promise<Gio.DBusConnection> {
-  return new Promise((resolve, reject) => {
-    const done = (f: () => Gio.DBusConnection) => {
-      try {
-        resolve(f());
-      } catch (e) {
-        reject(e);
-      }
-    };
-    if (bus.kind === 'address') {
-      Gio.DBusConnection.new_for_address(
-        bus.address,
-        Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION,
-        null,
-        null,
-        (_o, res) => done(() => Gio.DBusConnection.new_for_address_finish(res)),
-      );
-    } else {
-      Gio.bus_get(bus.kind === 'system' ? Gio.BusType.SYSTEM : Gio.BusType.SESSION, null, (_o, res) => done(() => Gio.bus_get_finish(res)));
-    }
-  });
-}
-
-function objectManager(conn: Gio.DBusConnection): Promise<Gio.DBusObjectManagerClient> {
-  return new Promise((resolve, reject) => {
-    Gio.DBusObjectManagerClient.new(conn, Gio.DBusObjectManagerClientFlags.NONE, BUS_NAME, MANAGER_PATH, null, null, (_o, res) => {
-      try {
-        resolve(Gio.DBusObjectManagerClient.new_finish(res) as Gio.DBusObjectManagerClient);
-      } catch (e) {
-        reject(e);
-      }
-    });
-  });
+/**
+ * The one call made synchronously, and only to the bus, not to domud: an
+ * asynchronous connection is handed over by the main loop, which first
+ * runs GTK's start-up and the window's building, so the objects' fetch
+ * would follow all that instead of overlapping it (with 1,000 guests,
+ * domud takes about as long to answer as GTK takes to start). GApplication
+ * connects to the session bus the same way.
+ */
+function connect(bus: BusChoice): Gio.DBusConnection {
+  if (bus.kind === 'address') {
+    return Gio.DBusConnection.new_for_address_sync(bus.address, Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, null, null);
+  }
+  return Gio.bus_get_sync(bus.kind === 'system' ? Gio.BusType.SYSTEM : Gio.BusType.SESSION, null);
 }
 
 function proxy(conn: Gio.DBusConnection, path: string, iface: string): Promise<Gio.DBusProxy> {
@@ -144,18 +125,19 @@ export class JobWatch {
 export class DomudClient {
   private constructor(
     readonly connection: Gio.DBusConnection,
-    readonly objects: Gio.DBusObjectManagerClient,
+    readonly objects: ObjectMirror,
     readonly manager: Gio.DBusProxy,
   ) {}
 
   /**
-   * Connects and asks for domud. Both the object manager and the manager
-   * proxy are made without DO_NOT_AUTO_START, so the bus activates domud
+   * Connects and asks for domud. Both the objects' first fetch and the
+   * manager proxy go without DO_NOT_AUTO_START, so the bus activates domud
    * when nobody owns its name yet: the first call starts the daemon.
    */
   static async open(bus: BusChoice): Promise<DomudClient> {
-    const conn = await connect(bus);
-    const [objects, manager] = await Promise.all([objectManager(conn), proxy(conn, MANAGER_PATH, MANAGER_IFACE)]);
+    const conn = connect(bus);
+    const objects = new ObjectMirror(conn, BUS_NAME, MANAGER_PATH, [DOMAIN_IFACE, IMAGE_IFACE, JOB_IFACE]);
+    const [, manager] = await Promise.all([objects.start(), proxy(conn, MANAGER_PATH, MANAGER_IFACE)]);
     return new DomudClient(conn, objects, manager);
   }
 

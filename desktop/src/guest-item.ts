@@ -2,7 +2,7 @@
 // domain object's D-Bus properties, so that rows bind to them and redraw
 // when PropertiesChanged says they changed.
 import GObject from 'gi://GObject';
-import Gio from 'gi://Gio';
+import type { Props } from './objects.js';
 
 const str = (name: string) => GObject.ParamSpec.string(name, '', '', GObject.ParamFlags.READABLE, '');
 const int = (name: string, min: number) => GObject.ParamSpec.int64(name, '', '', GObject.ParamFlags.READABLE, min, Number.MAX_SAFE_INTEGER, min);
@@ -20,18 +20,20 @@ export interface GuestFields {
   createdAt: number;
 }
 
-// D-Bus property -> item property.
-const FROM_BUS: ReadonlyArray<readonly [string, keyof GuestFields, string]> = [
-  ['Name', 'name', 'name'],
-  ['State', 'state', 'state'],
-  ['Address', 'address', 'address'],
-  ['MacAddress', 'mac', 'mac'],
-  ['Vif', 'vif', 'vif'],
-  ['DomainId', 'domainId', 'domain-id'],
-  ['MemoryMiB', 'memoryMiB', 'memory-mib'],
-  ['VCpus', 'vcpus', 'vcpus'],
-  ['CreatedAt', 'createdAt', 'created-at'],
-];
+// Item field -> D-Bus property, GObject property, and the value until domud says one.
+const FIELDS: { readonly [K in keyof GuestFields]: readonly [string, string, GuestFields[K]] } = {
+  name: ['Name', 'name', ''],
+  state: ['State', 'state', ''],
+  address: ['Address', 'address', ''],
+  mac: ['MacAddress', 'mac', ''],
+  vif: ['Vif', 'vif', ''],
+  domainId: ['DomainId', 'domain-id', -1],
+  memoryMiB: ['MemoryMiB', 'memory-mib', 0],
+  vcpus: ['VCpus', 'vcpus', 0],
+  createdAt: ['CreatedAt', 'created-at', 0],
+};
+
+const fromBus = (v: unknown): unknown => (typeof v === 'bigint' ? Number(v) : v);
 
 export class GuestItem extends GObject.Object {
   static {
@@ -54,61 +56,65 @@ export class GuestItem extends GObject.Object {
     );
   }
 
-  declare private f: GuestFields;
+  /** The fields read so far; the others are read from `source` when first asked for. */
+  declare private f: Partial<GuestFields>;
+  declare private source: Props;
   declare readonly path: string;
 
-  constructor(path: string) {
+  /** `source`: the domain object's properties as the object mirror keeps them. */
+  constructor(path: string, source: Props) {
     super();
     (this as { path: string }).path = path;
-    this.f = { name: '', state: '', address: '', mac: '', vif: '', domainId: -1, memoryMiB: 0, vcpus: 0, createdAt: 0 };
+    this.source = source;
+    this.f = {};
+  }
+
+  private field<K extends keyof GuestFields>(k: K): GuestFields[K] {
+    if (!(k in this.f)) this.f[k] = (fromBus(this.source.get(FIELDS[k][0])) ?? FIELDS[k][2]) as GuestFields[K];
+    return this.f[k]!;
   }
 
   get name(): string {
-    return this.f.name;
+    return this.field('name');
   }
   get state(): string {
-    return this.f.state;
+    return this.field('state');
   }
   get address(): string {
-    return this.f.address;
+    return this.field('address');
   }
   get mac(): string {
-    return this.f.mac;
+    return this.field('mac');
   }
   get vif(): string {
-    return this.f.vif;
+    return this.field('vif');
   }
   get domain_id(): number {
-    return this.f.domainId;
+    return this.field('domainId');
   }
   get memory_mib(): number {
-    return this.f.memoryMiB;
+    return this.field('memoryMiB');
   }
   get vcpus(): number {
-    return this.f.vcpus;
+    return this.field('vcpus');
   }
   get created_at(): number {
-    return this.f.createdAt;
+    return this.field('createdAt');
   }
 
-  /**
-   * Copies the proxy's cached properties; notifies only what changed, and
-   * nothing while the item is new (no row is bound to it yet).
-   */
-  update(p: Gio.DBusProxy, fresh = false): void {
-    for (const [bus, field, prop] of FROM_BUS) {
-      const v = p.get_cached_property(bus)?.unpack() as string | number | bigint | undefined;
-      if (v === undefined) continue;
-      const value = typeof v === 'bigint' ? Number(v) : v;
-      if (this.f[field] !== value) {
-        (this.f as unknown as Record<string, unknown>)[field] = value;
-        if (!fresh) this.notify(prop);
-      }
+  /** From PropertiesChanged (`changed`: the values that changed): notifies only what did change. */
+  update(changed: Readonly<Record<string, unknown>>): void {
+    for (const k of Object.keys(FIELDS) as Array<keyof GuestFields>) {
+      const [bus, prop] = FIELDS[k];
+      const value = fromBus(changed[bus]);
+      if (value === undefined || this.field(k) === value) continue;
+      (this.f as Record<string, unknown>)[k] = value;
+      this.notify(prop);
     }
   }
 
   /** What the list and the details show of the state. */
   get running(): boolean {
-    return ['running', 'blocked', 'paused'].includes(this.f.state);
+    return ['running', 'blocked', 'paused'].includes(this.state);
   }
 }

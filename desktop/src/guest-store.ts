@@ -1,12 +1,11 @@
 // The guests, as a Gio.ListStore sorted by name, kept in step with domud's
-// ObjectManager: InterfacesAdded/Removed add and drop items, and
+// objects (objects.ts): InterfacesAdded/Removed add and drop items, and
 // PropertiesChanged updates one item in place (its rows rebind through
 // property notifications). Nothing polls.
 import Gio from 'gi://Gio';
 import { DOMAIN_IFACE } from './client.js';
 import { GuestItem } from './guest-item.js';
-
-const pathOf = (o: Gio.DBusObject): string => o.get_object_path() ?? '';
+import type { ObjectMirror, Props } from './objects.js';
 
 const byName = (a: GuestItem, b: GuestItem): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
@@ -14,39 +13,36 @@ export class GuestStore {
   readonly model = new Gio.ListStore({ item_type: GuestItem.$gtype });
   private readonly byPath = new Map<string, GuestItem>();
 
-  constructor(private readonly objects: Gio.DBusObjectManagerClient) {
-    objects.connect('object-added', (_m, o: Gio.DBusObject) => this.add(o));
-    objects.connect('object-removed', (_m, o: Gio.DBusObject) => this.remove(pathOf(o)));
-    objects.connect('interface-proxy-properties-changed', (_m, o: Gio.DBusObjectProxy, p: Gio.DBusProxy) => {
-      if (p.get_interface_name() === DOMAIN_IFACE) this.byPath.get(pathOf(o))?.update(p);
+  constructor(private readonly objects: ObjectMirror) {
+    objects.connect({
+      added: (path, iface, props) => iface === DOMAIN_IFACE && this.add(path, props),
+      removed: (path, iface) => iface === DOMAIN_IFACE && this.remove(path),
+      changed: (path, iface, values) => iface === DOMAIN_IFACE && this.byPath.get(path)?.update(values),
+      reset: () => this.reload(),
     });
     this.reload();
   }
 
-  /** Everything the object manager holds now, in one splice (one redraw, not one per guest). */
+  /** Everything the mirror holds now, in one splice (one redraw, not one per guest). */
   private reload(): void {
+    this.byPath.clear();
     const items: GuestItem[] = [];
-    for (const o of this.objects.get_objects()) {
-      const item = this.itemFor(o);
-      if (item) items.push(item);
-    }
+    for (const [path, props] of this.objects.all(DOMAIN_IFACE)) items.push(this.itemFor(path, props));
     items.sort(byName);
     this.model.splice(0, this.model.get_n_items(), items);
   }
 
-  private itemFor(o: Gio.DBusObject): GuestItem | null {
-    const p = o.get_interface(DOMAIN_IFACE) as Gio.DBusProxy | null;
-    if (!p) return null;
-    const item = new GuestItem(pathOf(o));
-    item.update(p, true);
-    this.byPath.set(item.path, item);
+  private itemFor(path: string, props: Props): GuestItem {
+    const item = new GuestItem(path, props);
+    this.byPath.set(path, item);
     return item;
   }
 
-  private add(o: Gio.DBusObject): void {
-    if (this.byPath.has(pathOf(o))) return;
-    const item = this.itemFor(o);
-    if (item) this.model.insert_sorted(item, byName);
+  private add(path: string, props: Props): void {
+    // Added again (removed and added back at once): the same item, brought up to date.
+    const known = this.byPath.get(path);
+    if (known) return known.update(props.all());
+    this.model.insert_sorted(this.itemFor(path, props), byName);
   }
 
   private remove(path: string): void {

@@ -1,12 +1,12 @@
 // Images: every image domud knows (name, suite, state, size), kept current
-// from the ObjectManager (InterfacesAdded/Removed of image objects) and
+// from domud's objects (objects.ts: InterfacesAdded/Removed of images) and
 // PropertiesChanged (State) without polling; "Build image…" and Remove for
 // a ready or failed one (asks first).
 import Adw from 'gi://Adw?version=1';
-import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 import Gtk from 'gi://Gtk?version=4.0';
-import { cached, type DomudClient, IMAGE_IFACE } from './client.js';
+import { type DomudClient, IMAGE_IFACE } from './client.js';
+import type { Props } from './objects.js';
 import { BuildImageDialog } from './build-image-dialog.js';
 import { explain } from './errors.js';
 import { bytes } from './format.js';
@@ -34,13 +34,8 @@ export class ImagesPage {
     const errors = new Adw.PreferencesGroup();
     errors.add(this.error);
     this.widget.add(errors);
-    const objects = client.objects;
-    const changed = () => this.schedule();
-    objects.connect('object-added', changed);
-    objects.connect('object-removed', changed);
-    objects.connect('interface-proxy-properties-changed', (_m, _o, p: Gio.DBusProxy) => {
-      if (p.get_interface_name() === IMAGE_IFACE) changed();
-    });
+    const changed = (_path: string, iface: string) => iface === IMAGE_IFACE && this.schedule();
+    client.objects.connect({ added: changed, removed: changed, changed, reset: () => this.schedule() });
     this.refill();
   }
 
@@ -56,23 +51,19 @@ export class ImagesPage {
 
   /** A handful of images at most: rebuilding the rows is simpler than patching them. */
   private refill(): void {
-    const images: Gio.DBusProxy[] = [];
-    for (const o of this.client.objects.get_objects()) {
-      const p = o.get_interface(IMAGE_IFACE) as Gio.DBusProxy | null;
-      if (p) images.push(p);
-    }
-    const name = (p: Gio.DBusProxy) => cached<string>(p, 'Name') ?? '';
+    const images = [...this.client.objects.all(IMAGE_IFACE)].map(([, p]) => p);
+    const name = (p: Props) => String(p.get('Name') ?? '');
     images.sort((a, b) => (name(a) < name(b) ? -1 : name(a) > name(b) ? 1 : 0));
     for (const r of this.rows) this.group.remove(r);
     this.rows = images.length ? images.map((p) => this.row(p)) : [this.empty];
     for (const r of this.rows) this.group.add(r);
   }
 
-  private row(p: Gio.DBusProxy): Adw.ActionRow {
-    const name = cached<string>(p, 'Name') ?? '';
-    const state = cached<string>(p, 'State') ?? '';
-    const suite = cached<string>(p, 'Suite') ?? '';
-    const size = cached<number>(p, 'Size') ?? 0;
+  private row(p: Props): Adw.ActionRow {
+    const name = String(p.get('Name') ?? '');
+    const state = String(p.get('State') ?? '');
+    const suite = String(p.get('Suite') ?? '');
+    const size = Number(p.get('Size') ?? 0);
     const facts = [suite, size ? bytes(size) : ''].filter(Boolean).join(' · ');
     const r = new Adw.ActionRow({ title: GLib.markup_escape_text(name, -1), subtitle: GLib.markup_escape_text(facts, -1) });
     const css = state === 'ready' ? 'success' : state === 'failed' ? 'error' : 'dim-label';

@@ -1,7 +1,7 @@
 // The main window: guests, network, images and host views under one header bar, or,
 // while domud's name has no owner, a status page that says so. The window
 // follows the name (Gio.bus_watch_name) and comes back by itself when domud
-// does; the object manager then fetches the guests again.
+// does; the object mirror (objects.ts) then fetches the guests again.
 import Adw from 'gi://Adw?version=1';
 import Gtk from 'gi://Gtk?version=4.0';
 import type { DomudClient } from './client.js';
