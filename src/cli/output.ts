@@ -34,3 +34,16 @@ export function isoTime(us: number): string {
 export function plural(n: number, one: string, many: string): string {
   return `${n} ${n === 1 ? one : many}`;
 }
+
+/** What a list command prints: the rows as JSON, "No <things>.", or a table and its count. */
+export function listing<R>(
+  rows: readonly R[],
+  asJson: boolean,
+  columns: readonly Column[],
+  cells: (r: R) => readonly string[],
+  [one, many]: readonly [string, string],
+): string {
+  if (asJson) return json(rows);
+  if (rows.length === 0) return `No ${many}.\n`;
+  return table(columns, rows.map(cells)) + `\n${plural(rows.length, one, many)} listed.\n`;
+}

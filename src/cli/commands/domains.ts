@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { bytes, uint, type Values } from '../args.js';
 import type { DomainInfo, Domud, Options } from '../domud.js';
 import { UsageError } from '../exit.js';
-import { fields, isoTime, json, plural, table } from '../output.js';
+import { fields, isoTime, json, listing } from '../output.js';
 import { progress } from '../progress.js';
 
 export interface Context {
@@ -13,15 +13,8 @@ export interface Context {
 }
 
 export async function list(c: Context): Promise<void> {
-  const rows = await c.domud.listDomains();
-  if (c.json) return c.write(json(rows));
-  if (rows.length === 0) return c.write('No domains.\n');
-  c.write(
-    table(
-      [{ title: 'NAME' }, { title: 'ID', right: true }, { title: 'STATE' }, { title: 'ADDRESS' }],
-      rows.map((r) => [r.name, r.id < 0 ? '-' : String(r.id), r.state, r.address]),
-    ) + `\n${plural(rows.length, 'domain', 'domains')} listed.\n`,
-  );
+  const columns = [{ title: 'NAME' }, { title: 'ID', right: true }, { title: 'STATE' }, { title: 'ADDRESS' }];
+  c.write(listing(await c.domud.listDomains(), c.json, columns, (r) => [r.name, r.id < 0 ? '-' : String(r.id), r.state, r.address], ['domain', 'domains']));
 }
 
 function showDomain(c: Context, d: DomainInfo): void {

@@ -3,7 +3,7 @@ import { bytes, type Values } from '../args.js';
 import type { ImageInfo, Options } from '../domud.js';
 import { CliError, exitCodeFor } from '../exit.js';
 import { type JobEnd, Jobs } from '../jobs.js';
-import { fields, isoTime, json, plural, table } from '../output.js';
+import { fields, isoTime, json, listing } from '../output.js';
 import { progressBar } from '../progress.js';
 import type { Context } from './domains.js';
 
@@ -20,15 +20,8 @@ export function humanSize(n: number): string {
 }
 
 export async function list(c: Context): Promise<void> {
-  const rows = await c.domud.listImages();
-  if (c.json) return c.write(json(rows));
-  if (rows.length === 0) return c.write('No images.\n');
-  c.write(
-    table(
-      [{ title: 'NAME' }, { title: 'SUITE' }, { title: 'STATE' }, { title: 'SIZE', right: true }, { title: 'CREATED' }],
-      rows.map((r) => [r.name, r.suite || '-', r.state, humanSize(r.size), isoTime(r.createdAt)]),
-    ) + `\n${plural(rows.length, 'image', 'images')} listed.\n`,
-  );
+  const columns = [{ title: 'NAME' }, { title: 'SUITE' }, { title: 'STATE' }, { title: 'SIZE', right: true }, { title: 'CREATED' }];
+  c.write(listing(await c.domud.listImages(), c.json, columns, (r) => [r.name, r.suite || '-', r.state, humanSize(r.size), isoTime(r.createdAt)], ['image', 'images']));
 }
 
 function showImage(c: Context, i: ImageInfo): void {

@@ -1,19 +1,12 @@
 // leases, status, doctor.
 import type { Check } from '../domud.js';
 import { Exit, type ExitCode } from '../exit.js';
-import { fields, isoTime, json, plural, table } from '../output.js';
+import { fields, isoTime, json, listing, plural, table } from '../output.js';
 import type { Context } from './domains.js';
 
 export async function leases(c: Context): Promise<void> {
-  const rows = await c.domud.listLeases();
-  if (c.json) return c.write(json(rows));
-  if (rows.length === 0) return c.write('No leases.\n');
-  c.write(
-    table(
-      [{ title: 'ADDRESS' }, { title: 'NAME' }, { title: 'MAC' }, { title: 'ACQUIRED' }],
-      rows.map((r) => [r.address, r.name, r.mac, isoTime(r.acquiredAt)]),
-    ) + `\n${plural(rows.length, 'lease', 'leases')} listed.\n`,
-  );
+  const columns = [{ title: 'ADDRESS' }, { title: 'NAME' }, { title: 'MAC' }, { title: 'ACQUIRED' }];
+  c.write(listing(await c.domud.listLeases(), c.json, columns, (r) => [r.address, r.name, r.mac, isoTime(r.acquiredAt)], ['lease', 'leases']));
 }
 
 export async function status(c: Context): Promise<void> {
