@@ -4,6 +4,7 @@
 import Adw from 'gi://Adw?version=1';
 import Gtk from 'gi://Gtk?version=4.0';
 import type { DomudClient } from './client.js';
+import { confirmDestructive } from './confirm.js';
 import { explain } from './errors.js';
 import { mib, orDash, vcpus, when } from './format.js';
 import type { GuestItem } from './guest-item.js';
@@ -108,20 +109,12 @@ export class GuestDetails {
   private confirmDestroy(): void {
     const name = this.item?.name;
     if (!name) return;
-    const d = new Adw.MessageDialog({
-      transient_for: this.window,
-      modal: true,
-      heading: `Destroy ${name}?`,
-      body: 'The guest stops at once, as if its power were cut. Its configuration and its address lease go, and domud forgets it.',
-    });
-    d.add_response('cancel', 'Cancel');
-    d.add_response('destroy', 'Destroy');
-    d.set_response_appearance('destroy', Adw.ResponseAppearance.DESTRUCTIVE);
-    d.set_default_response('cancel');
-    d.set_close_response('cancel');
-    d.connect('response', (_d, response: string) => {
-      if (response === 'destroy') void this.act('destroy', (n) => this.client.destroyDomain(n));
-    });
-    d.present();
+    confirmDestructive(
+      this.window,
+      `Destroy ${name}?`,
+      'The guest stops at once, as if its power were cut. Its configuration and its address lease go, and domud forgets it.',
+      'Destroy',
+      () => void this.act('destroy', (n) => this.client.destroyDomain(n)),
+    );
   }
 }

@@ -8,6 +8,7 @@ import Gtk from 'gi://Gtk?version=4.0';
 import { type DomudClient, IMAGE_IFACE } from './client.js';
 import type { Props } from './objects.js';
 import { BuildImageDialog } from './build-image-dialog.js';
+import { confirmDestructive } from './confirm.js';
 import { explain } from './errors.js';
 import { bytes } from './format.js';
 
@@ -79,19 +80,7 @@ export class ImagesPage {
   }
 
   private confirmRemove(name: string): void {
-    const d = new Adw.MessageDialog({
-      transient_for: this.parent,
-      modal: true,
-      heading: `Remove ${name}?`,
-      body: 'Its file is deleted. Guests made from it keep their own copies.',
-    });
-    d.add_response('cancel', 'Cancel');
-    d.add_response('remove', 'Remove');
-    d.set_response_appearance('remove', Adw.ResponseAppearance.DESTRUCTIVE);
-    d.connect('response', (_d, response: string) => {
-      if (response === 'remove') void this.remove(name);
-    });
-    d.present();
+    confirmDestructive(this.parent, `Remove ${name}?`, 'Its file is deleted. Guests made from it keep their own copies.', 'Remove', () => void this.remove(name));
   }
 
   private async remove(name: string): Promise<void> {
