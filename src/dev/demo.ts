@@ -84,7 +84,7 @@ Ctrl-C (or closing the terminal) stops the daemon and removes the bus, the names
 if (withImage) {
   // What a user would type, shown and run: the build's progress bar is domuctl's.
   const argv = [DOMUCTL, '--bus', s.address, 'image', 'create', 'demo', '--size', '256M'];
-  process.stdout.write(`\nBuilding an image (the stand-in for debootstrap makes a tiny tree): ${domuctl} image create demo --size 256M\n`);
+  process.stdout.write(`\nBuilding an image (the stand-in for debootstrap makes a tiny tree): node ${argv.join(' ')}\n`);
   const status = await new Promise<number | null>((resolve) => {
     const child = spawn(process.execPath, [...process.execArgv, ...argv], { stdio: ['ignore', 'inherit', 'inherit'] });
     child.on('error', () => resolve(null));
