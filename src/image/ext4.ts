@@ -6,7 +6,7 @@
 // paths inside the image are domud's own constants, checked here anyway.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { ImageFailedError, ImageInvalidError } from './errors.js';
 import { runTool } from './run.js';
 
@@ -67,6 +67,19 @@ export async function readFile(image: string, path: string): Promise<string> {
   const errors = r.stderr.split('\n').filter((l) => l !== '' && !/^debugfs \d/.test(l));
   if (r.status !== 0 || errors.length > 0) throw new ImageFailedError('debugfs', `cannot read ${path} in ${image}`, errors);
   return r.stdout;
+}
+
+/**
+ * The contents of `path` in the image, through symbolic links as the guest
+ * would see them (a link leads within the image, never out of it): Debian's
+ * /etc/os-release is one, to ../usr/lib/os-release.
+ */
+export async function readFileThroughLinks(image: string, path: string, hops = 8): Promise<string> {
+  const r = await runTool('debugfs', ['-R', `stat ${checkPath(path)}`, image], { step: 'debugfs' });
+  const link = /^Fast link dest: "(.*)"$/m.exec(r.stdout)?.[1];
+  if (link === undefined) return readFile(image, path);
+  if (hops === 0) throw new ImageFailedError('debugfs', `too many levels of symbolic links at ${path} in ${image}`, []);
+  return readFileThroughLinks(image, posix.resolve(parent(path), link), hops - 1);
 }
 
 /** Where the symbolic link `path` in the image points (debugfs's cat reads links as files, not through them). */

@@ -3,7 +3,8 @@
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildDirOf, imagePath, removeBuildDir } from './build.js';
-import { ImageBusyError, NoSuchImageError } from './errors.js';
+import { ImageBusyError, ImageFailedError, NoSuchImageError } from './errors.js';
+import { readFileThroughLinks } from './ext4.js';
 import { endGroupsWorkingIn } from './stragglers.js';
 import { checkImageName } from './validate.js';
 
@@ -78,4 +79,20 @@ export async function removeLeftovers(...dirs: string[]): Promise<string[]> {
     }
   }
   return removed;
+}
+
+/**
+ * The release an image holds: VERSION_CODENAME from its os-release, found
+ * as os-release(5) says (/etc/os-release, a link on Debian, else
+ * /usr/lib/os-release); '' when it names none.
+ */
+export async function imageSuite(image: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFileThroughLinks(image, '/etc/os-release');
+  } catch (e) {
+    if (!(e instanceof ImageFailedError)) throw e;
+    text = await readFileThroughLinks(image, '/usr/lib/os-release');
+  }
+  return /^VERSION_CODENAME=(.*)$/m.exec(text)?.[1]?.replace(/^"|"$/g, '') ?? '';
 }

@@ -2,8 +2,8 @@
 // guests, and the files written into a clone. See docs/images.md.
 export { buildImage, planBuild, basePackages, imagePath, DEFAULT_IMAGE_SIZE, type BuildOptions, type BuildPlan, type ImageInfo } from './build.js';
 export { cloneImage, removeClone, guestFiles, networkFile, NETWORK_FILE, type CloneOptions, type CloneInfo } from './clone.js';
-export { listImages, listBuilds, removeImage, removeLeftovers, type ImageEntry } from './images.js';
-export { readFile, readLink, listDir, listDirs, writeFiles, type ImageFile } from './ext4.js';
+export { listImages, listBuilds, removeImage, removeLeftovers, imageSuite, type ImageEntry } from './images.js';
+export { readFile, readFileThroughLinks, readLink, listDir, listDirs, writeFiles, type ImageFile } from './ext4.js';
 export { DebootstrapProgress, EXPECTED_PACKAGES, type BuildPhase, type BuildProgress } from './progress.js';
 export { hostRelease, aptMirror, distributionOf, kernelPackage } from './host.js';
 export { KERNEL_ARGS, grubCfg, menuLst } from './tree.js';

@@ -1,14 +1,16 @@
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import {
   buildImage,
+  imageSuite,
   listBuilds,
   listDir,
   listImages,
   planBuild,
   readFile,
+  readFileThroughLinks,
   readLink,
   removeImage,
   removeLeftovers,
@@ -63,11 +65,35 @@ t.test('a build leaves one sparse image under its name, with what a guest needs'
   const wants = await listDir(img.path, '/etc/systemd/system/multi-user.target.wants');
   t.same([...wants!.keys()].sort(), ['domud-ssh-host-keys.service', 'systemd-networkd.service']);
 
+  // Debian's /etc/os-release is a link to ../usr/lib/os-release, as the stand-in makes it
+  await t.rejects(readFile(img.path, '/etc/os-release'), ImageFailedError, 'debugfs reads a link, not through it');
+  t.match(await readFileThroughLinks(img.path, '/etc/os-release'), /^VERSION_CODENAME=bookworm$/m);
+  t.equal(await imageSuite(img.path), 'bookworm', 'the suite, through the link');
+
   t.same(listImages(dir).map((i) => [i.name, i.size]), [['deb12', 64 * MiB]]);
   t.rejects(simBuild(dir, 'deb12'), ImageExistsError, 'a second build of the name is refused');
   removeImage(dir, 'deb12');
   t.same(entries(dir), []);
   t.throws(() => removeImage(dir, 'deb12'), NoSuchImageError);
+});
+
+t.test("an image's release: os-release(5)'s places, links inside the image only", async (t) => {
+  const image = (tree: Record<string, string | [link: string]>) => {
+    const dir = t.testdir();
+    for (const [path, what] of Object.entries(tree)) {
+      mkdirSync(join(dir, 'tree', path, '..'), { recursive: true });
+      if (typeof what === 'string') writeFileSync(join(dir, 'tree', path), what);
+      else symlinkSync(what[0], join(dir, 'tree', path));
+    }
+    execFileSync('mke2fs', ['-q', '-t', 'ext4', '-d', join(dir, 'tree'), join(dir, 'x.img'), '8M']);
+    return join(dir, 'x.img');
+  };
+  t.equal(await imageSuite(image({ 'etc/os-release': 'ID=debian\nVERSION_CODENAME="trixie"\n' })), 'trixie', 'a plain file, quoted');
+  t.equal(await imageSuite(image({ 'usr/lib/os-release': 'VERSION_CODENAME=noble\n' })), 'noble', 'no /etc/os-release: /usr/lib/os-release');
+  t.equal(await imageSuite(image({ 'etc/os-release': ['/usr/lib/os-release'], 'usr/lib/os-release': 'VERSION_CODENAME=sid\n' })), 'sid', 'an absolute link leads inside the image');
+  t.equal(await imageSuite(image({ 'etc/os-release': ['../usr/lib/os-release'], 'usr/lib/os-release': 'ID=debian\n' })), '', 'no codename: empty');
+  await t.rejects(imageSuite(image({ 'etc/os-release': ['os-release'], 'usr/lib/os-release': ['../../etc/os-release'] })), ImageFailedError, 'a loop of links fails');
+  await t.rejects(imageSuite(image({ 'etc/hostname': 'x\n' })), ImageFailedError, 'no os-release at all fails');
 });
 
 t.test('bad options are refused before anything is made', async (t) => {

@@ -14,9 +14,9 @@ import {
   checkSize,
   cloneImage,
   imagePath,
+  imageSuite,
   listImages,
   planBuild,
-  readFile,
   removeClone,
   removeImage,
   removeLeftovers,
@@ -80,7 +80,7 @@ export interface ImageTools {
   list(dir: string): ImageEntry[];
   remove(dir: string, name: string): void;
   leftovers(...dirs: string[]): Promise<string[]>;
-  /** the suite an image was built from, read from its /etc/os-release */
+  /** the suite an image was built from, read from its os-release */
   suiteOf(path: string): Promise<string>;
   clone(o: CloneOptions): Promise<unknown>;
   removeClone(path: string): boolean;
@@ -92,7 +92,7 @@ export const realTools: ImageTools = {
   list: listImages,
   remove: removeImage,
   leftovers: removeLeftovers,
-  suiteOf: async (path) => /^VERSION_CODENAME=(.*)$/m.exec(await readFile(path, '/etc/os-release'))?.[1]?.replace(/^"|"$/g, '') ?? '',
+  suiteOf: imageSuite,
   clone: cloneImage,
   removeClone,
 };
