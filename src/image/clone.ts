@@ -42,9 +42,10 @@ export const NETWORK_FILE = '/etc/systemd/network/50-domud-eth0.network';
 export function networkFile(address: string, prefix: number, gateway: string): string {
   return [
     '# written by domud: the address leased to this guest; dom0 routes it',
-    '# to the guest over its vif and is its gateway.',
+    '# to the guest over its vif and is its gateway. The vif is enX0 where',
+    "# udev names Xen's network devices (Debian 12 and later), else eth0.",
     '[Match]',
-    'Name=eth0',
+    'Name=eth0 enX0',
     '',
     '[Network]',
     `Address=${address}/${prefix}`,

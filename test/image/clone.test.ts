@@ -62,7 +62,7 @@ t.test("a clone: sparse, grown with its filesystem, the guest's own settings wri
   t.match(await readFile(c.path, '/etc/hosts'), /^127\.0\.1\.1\tweb1$/m);
   t.equal(
     await readFile(c.path, NETWORK_FILE),
-    '# written by domud: the address leased to this guest; dom0 routes it\n# to the guest over its vif and is its gateway.\n[Match]\nName=eth0\n\n[Network]\nAddress=172.20.216.5/24\nGateway=172.20.216.1\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n',
+    '# written by domud: the address leased to this guest; dom0 routes it\n# to the guest over its vif and is its gateway. The vif is enX0 where\n# udev names Xen\'s network devices (Debian 12 and later), else eth0.\n[Match]\nName=eth0 enX0\n\n[Network]\nAddress=172.20.216.5/24\nGateway=172.20.216.1\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n',
   );
   t.equal(await readFile(c.path, '/root/.ssh/authorized_keys'), `${ED25519}\n`);
   const ssh = await listDir(c.path, '/root/.ssh');
