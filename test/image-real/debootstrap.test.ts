@@ -4,16 +4,17 @@
 // machine does not turn into a Xen host), debugfs and e2fsck. Needs root,
 // debootstrap, e2fsprogs and the Debian archive. Packages are kept in
 // ~/.cache/domud/images between runs; debootstrap checks each against the
-// signed Release file whether it came from there or from the network.
+// signed Release file whether it came from there or from the network. An
+// image that passes every check is left there for npm run test:xen, which
+// boots a guest from it on real Xen (test/support/built-image.mjs).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import { CACHE, publish } from '../support/built-image.mjs';
 import { buildImage, cloneImage, listDir, readFile, readLink, removeLeftovers, NETWORK_FILE, type BuildProgress } from '../../src/image/index.js';
 
 const GiB = 1024 ** 3;
-const CACHE = join(homedir(), '.cache/domud/images');
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHxwHZIX/bLFhcJpa3chfXn8RW2PNE2qnC6k6FR4wXSV alice@desk';
 
 // A run killed by tap's timeout leaves its directory and debootstrap's
@@ -23,7 +24,14 @@ for (const old of readdirSync('/var/tmp').filter((f) => f.startsWith('domud-imag
   rmSync(join('/var/tmp', old), { recursive: true, force: true });
 }
 const work = mkdtempSync('/var/tmp/domud-images-');
-t.teardown(() => rmSync(work, { recursive: true, force: true }));
+let built: { path: string; kernel: string } | undefined;
+t.teardown(() => {
+  if (built && t.passing()) {
+    publish('bookworm', built.path, built.kernel);
+    console.log(`# left for npm run test:xen: ${CACHE}/built/bookworm.img`);
+  }
+  rmSync(work, { recursive: true, force: true });
+});
 mkdirSync(join(CACHE, 'debootstrap'), { recursive: true });
 
 /** Debian's pygrub, unpacked from its packages into the cache once. */
@@ -61,6 +69,7 @@ function dump(image: string, path: string): Buffer {
 const seen: BuildProgress[] = [];
 const started = Date.now();
 const image = await buildImage({ dir: work, name: 'bookworm', suite: 'bookworm', size: 2 * GiB, cacheDir: join(CACHE, 'debootstrap'), onProgress: (p) => seen.push(p) });
+built = image;
 t.comment(`built in ${((Date.now() - started) / 1000).toFixed(1)} s; ${statSync(image.path).blocks * 512} bytes on disk for ${image.size}`);
 
 t.test('the build reported its way through every phase', async (t) => {

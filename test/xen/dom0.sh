@@ -46,7 +46,16 @@ domud_owns_name() {
 
 # --- the toolstack ------------------------------------------------------------
 phase toolstack
-modprobe -a xenfs xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xen-netback xen-blkback dummy
+# The links systemd (or udev) makes in /dev on any real dom0, which this
+# devtmpfs lacks: the lock of xl's block script stats /dev/stdin and, without
+# it, retries for ever.
+for l in fd:fd stdin:fd/0 stdout:fd/1 stderr:fd/2; do
+  [ -e /dev/${l%%:*} ] || ln -s /proc/self/${l#*:} /dev/${l%%:*}
+done
+# (loop: xl's block script puts a guest's disk file on a loop device;
+# xen-blkfront: pygrub reads that disk attached to dom0 itself. A dom0 with
+# systemd and udev loads both on first use; this one has neither.)
+modprobe -a xenfs xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xen-netback xen-blkback xen-blkfront dummy loop
 # xen-utils-common's script mounts /proc/xen, starts xenstored, xen-init-dom0, xenconsoled
 /etc/init.d/xen start > /tmp/xen-start.log 2>&1
 check toolstack-up bash -c 'xenstore-read domid && xl list | grep -q "^Domain-0 "'
@@ -136,6 +145,15 @@ Polkit=no
 ReconcileSeconds=5
 LogLevel=debug
 EOF
+
+# The guest image the host built (trixie): domud's image and disk directories
+# are the payload disk's, which has room for a guest's copy (dom0's root has not).
+if [ -f /e2e/guest-image ]; then
+  read -r IMAGE IMAGE_KERNEL < /e2e/guest-image
+  mkdir -p /var/lib/domud/images /var/lib/domud/disks
+  mount --bind /e2e/images /var/lib/domud/images
+  mount --bind /e2e/disks /var/lib/domud/disks
+fi
 
 # start_domud CHECK: starts the daemon (by hand from the carried tree, or by
 # activation through a call on the bus), waits for it to own its name
@@ -495,6 +513,93 @@ bad_kernel_leaves_nothing() {
 }
 check bad-kernel-toolstack-failed bad_kernel_error
 check bad-kernel-leaves-nothing bad_kernel_leaves_nothing
+
+# --- a guest from an image: its own kernel through pygrub, its lease, ssh with the key -------
+# The image is Debian's (systemd, sshd, networkd), as domud built it on the
+# host with the real debootstrap; CreateDomain gives the guest its own copy
+# with its hostname, address, gateway and root's key written in.
+if [ -n "${IMAGE:-}" ]; then
+  phase image-guest
+  G=e2e-img
+  DISK=/var/lib/domud/disks/$G.img
+  ssh-keygen -q -t ed25519 -N '' -C "e2e@dom0" -f /tmp/e2e-key
+  SSH=(ssh -i /tmp/e2e-key -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=10 -o LogLevel=ERROR)
+  # what xl and its hotplug scripts said, for whoever reads the serial log
+  toolstack_logs() {
+    echo "---- /var/log/xen/xl-$1.log ----"; tail -n 40 /var/log/xen/xl-$1.log 2>&1
+    echo "---- /var/log/xen/xen-hotplug.log ----"; tail -n 40 /var/log/xen/xen-hotplug.log 2>&1
+    echo "---- what ran meanwhile (ps every 5 s) ----"; cat /tmp/ps-during-create.log 2>&1 | tail -n 120
+    echo "---- end of the toolstack's logs ----"
+  }
+  image_ready() {
+    local out
+    out=$(manager ListImages 2>&1) || fail "ListImages: $out" || return 1
+    grep -q "\"$IMAGE\" [^(]*\"ready\"" <<<"$out" || fail "ListImages has no ready $IMAGE: $out"
+  }
+  create_from_image() {
+    local t=$(now_ms) out cfg
+    ( while sleep 5; do echo "== $(date +%T)"; ps -eo pid,ppid,etime,args --forest | grep -Ev 'ps -eo|grep|\[.*\]$|sleep 5'; done ) > /tmp/ps-during-create.log 2>&1 &
+    local sampler=$!
+    out=$(manager CreateDomain 'sa{sv}' $G 3 image s "$IMAGE" ssh_key s "$(cat /tmp/e2e-key.pub)" memory u 384 2>&1)
+    local rc=$?
+    kill $sampler 2> /dev/null
+    [ $rc = 0 ] || { toolstack_logs $G >&3; fail "CreateDomain: $out"; } || return 1
+    CREATE_T[$G]=$t
+    timing create-domain-from-image $(($(now_ms) - t))
+    PATHS[$G]=$(values <<<"$out")
+    ADDRESS[$G]=$(domain_prop "${PATHS[$G]}" Address)
+    DOMID[$G]=$(domain_prop "${PATHS[$G]}" DomainId)
+    [ -n "$(xl_row $G)" ] || fail "xl list has no $G" || return 1
+    [ -f "$DISK" ] || fail "no disk $DISK: $(ls -l /var/lib/domud/disks)" || return 1
+    # the toolstack's own syntax: xl.cfg(5)'s bootloader, xl-disk-configuration's disk
+    cfg=$(cat /var/lib/domud/domains/$G.cfg 2>&1)
+    grep -qx 'bootloader = "pygrub"' <<<"$cfg" || fail "no pygrub in $G.cfg: $cfg" || return 1
+    grep -qF "format=raw, vdev=xvda, access=rw, target=$DISK" <<<"$cfg" || fail "no xvda on $DISK in $G.cfg: $cfg"
+  }
+  # what the guest says of itself, over ssh with the key domud wrote in
+  ssh_in() { "${SSH[@]}" root@"${ADDRESS[$G]}" "$@"; }
+  image_guest_ssh() {
+    local seen kernel name addr gw
+    if ! wait_for 900 ssh_in true; then
+      { echo "---- $G's console ----"; console $G | sed 's/\x1b\[[0-9;]*m//g'
+        echo "---- ssh -v ----"; "${SSH[@]}" -v root@"${ADDRESS[$G]}" true 2>&1 | tail -n 15
+        echo "---- dom0: ip neigh, ping ----"; ip neigh; ping -c 2 -W 2 "${ADDRESS[$G]}"; } >&3 2>&1
+      fail "no ssh to root@${ADDRESS[$G]} in 900 s: $(console $G | sed 's/\x1b\[[0-9;]*m//g' | tail -n 3)"
+      return 1
+    fi
+    timing image-guest-ssh-ready $(($(now_ms) - CREATE_T[$G]))
+    # a minbase guest has no iproute2: its addresses from hostname, its
+    # default gateway from the kernel's table (hex, in host byte order)
+    seen=$(ssh_in 'uname -r; hostname; hostname -I; awk '"'"'$2 == "00000000" { print $3 }'"'"' /proc/net/route' 2>&1) ||
+      fail "ssh: $seen" || return 1
+    echo "the guest says: $(tr '\n' '|' <<<"$seen")" >&3
+    { read -r kernel; read -r name; read -r addr; read -r gw; } <<<"$seen"
+    [ "$kernel" = "$IMAGE_KERNEL" ] || fail "runs kernel '$kernel', not its image's $IMAGE_KERNEL" || return 1
+    [ "$kernel" != "$(uname -r)" ] || fail "runs dom0's kernel $kernel" || return 1
+    [ "$name" = $G ] || fail "hostname '$name', want $G" || return 1
+    [ "$addr" = "${ADDRESS[$G]}" ] || fail "its addresses: '$addr', want ${ADDRESS[$G]}" || return 1
+    [[ $gw =~ ^[0-9A-F]{8}$ ]] || fail "no default route: '$gw'" || return 1
+    gw=$(printf '%d.%d.%d.%d' 0x${gw:6:2} 0x${gw:4:2} 0x${gw:2:2} 0x${gw:0:2})
+    [ "$gw" = $DOM0 ] || fail "default gateway $gw, want $DOM0"
+  }
+  destroy_image_guest() {
+    local out vif=vif${DOMID[$G]}.0
+    out=$(manager DestroyDomain s $G 2>&1) || fail "DestroyDomain: $out" || return 1
+    wait_for 30 domain_gone_from_xl $G || fail "$G still in xl list" || return 1
+    [ ! -e "$DISK" ] || fail "its disk is still there: $(ls -l "$DISK")" || return 1
+    wait_for 10 bash -c "! ip link show $vif" || fail "$vif still there" || return 1
+    gone_entirely $G "${ADDRESS[$G]}" "$vif"
+  }
+  check image-ready image_ready
+  check create-from-image create_from_image
+  if [ -n "${PATHS[$G]:-}" ]; then
+    check image-guest-route guest_route $G
+    check image-guest-ssh image_guest_ssh
+    check image-guest-destroy-removes-disk destroy_image_guest
+  else
+    for c in route ssh destroy-removes-disk; do not_ok "image-guest-$c" "$G was not created"; done
+  fi
+fi
 
 kill -TERM "$DOMUD_PID" 2>/dev/null; wait "$DOMUD_PID" 2>/dev/null
 finish

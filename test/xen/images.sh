@@ -41,6 +41,8 @@ esac
 # bus, busctl and gdbus (which, unlike busctl, prints the name of an error) for
 # the test's client, ping and ps for the checks.
 DOM0_PKGS=iproute2,kmod,iputils-ping,procps,net-tools,busybox,dbus,systemd,libglib2.0-bin
+# The trixie dom0 also reaches a guest booted from an image over ssh.
+[ "$SUITE" != trixie ] || DOM0_PKGS+=,openssh-client
 
 # The trixie image holds what the packages depend on: their relations are part
 # of its key, their contents (rebuilt on every run) are not.

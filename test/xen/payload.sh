@@ -6,7 +6,13 @@
 #   trixie    the domud and xen-support .debs, which dom0 installs with apt
 # It is rebuilt on every run; the cached images are not.
 #
+# For trixie it also carries a guest image that domud's builder made (with
+# the real debootstrap, on this host: dom0 has no network), for the guest that
+# dom0 boots from an image through pygrub and reaches over ssh, and room for
+# that guest's copy of it.
+#
 # usage: test/xen/payload.sh SUITE CACHE_DIR OUT_DIR [DEB...]   -> OUT_DIR/payload.ext4
+# env:   GUEST_IMAGE="PATH KERNEL"   the image (NAME.img) and the kernel in it
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -45,6 +51,14 @@ if [ "$SUITE" = trixie ]; then
   [ $# -gt 0 ] || die "trixie needs the .debs"
   echo DOMUD_FROM=package > "$P/suite"
   mkdir "$P/debs" && cp "$@" "$P/debs/"
+  read -r image kernel <<<"${GUEST_IMAGE:-}"
+  [ -f "${image:-}" ] || die "trixie needs GUEST_IMAGE (test/xen/guest-image.mjs)"
+  # domud's image and disk directories in dom0 are bind-mounted from here
+  mkdir "$P/images" "$P/disks"
+  cp --sparse=always "$image" "$P/images/"
+  printf '%s %s\n' "$(basename "$image" .img)" "$kernel" > "$P/guest-image"
+  # the guest's copy: as much again as the image holds
+  room=$(($(du -sm "$image" | cut -f1) + 256))
 else
   echo DOMUD_FROM=tree > "$P/suite"
   carry_tree
@@ -59,7 +73,7 @@ install -m 0755 "$HERE/guest-init" "$G/init"
 (cd "$G" && find . | cpio -o -H newc --quiet | gzip -6) > "$P/guest-initrd.gz"
 rm -rf "$G"
 
-size=$(($(du -sm "$P" | cut -f1) * 12 / 10 + 32))
+size=$(($(du -sm "$P" | cut -f1) * 12 / 10 + 32 + ${room:-0}))
 rm -f "$OUT/payload.ext4"
 mke2fs -q -t ext4 -L e2e -d "$P" "$OUT/payload.ext4" "${size}M"
 rm -rf "$P"

@@ -75,6 +75,13 @@ run_suite() {
     mapfile -t DEBS < <("$ROOT/scripts/build-deb.sh" "$RUN/debs" | grep -E '/(domud|xen-support)_[^/]*\.deb$') && [ ${#DEBS[@]} = 2 ] ||
       { suite_fails "building the .debs failed"; suite_result; return; }
     phase_done debs "$(since "$t")"
+    # The guest booted from an image: domud's builder, the real debootstrap
+    # (cached: npm run test:images leaves the image it checked).
+    t=$EPOCHREALTIME
+    say "$suite: guest image"
+    GUEST_IMAGE=$(node "$HERE/guest-image.mjs" bookworm) || { suite_fails "building the guest image failed"; suite_result; return; }
+    export GUEST_IMAGE
+    phase_done guest-image "$(since "$t")"
   fi
 
   t=$EPOCHREALTIME

@@ -1,0 +1,4 @@
+export declare const CACHE: string;
+export declare function builderKey(suite: string): string;
+export declare function builtImage(suite: string): { path: string; kernel: string } | null;
+export declare function publish(suite: string, image: string, kernel: string): { path: string; kernel: string };
