@@ -25,13 +25,16 @@ const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHxwHZIX/bLFhcJpa3chfXn8RW2PNE2
 const round = (x: number) => Math.round(x * 1000) / 1000;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-function debootstrapAlone(argv: string[]): Promise<void> {
+/** Runs a tool with a fixed PATH and the C locale, as domud runs debootstrap. */
+function run(cmd: string, argv: string[]): Promise<void> {
   return new Promise((res, rej) => {
-    const c = spawn('debootstrap', argv, { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C', LC_ALL: 'C' }, stdio: ['ignore', 'ignore', 'inherit'] });
-    c.on('error', rej);
-    c.on('close', (s) => (s === 0 ? res() : rej(new Error(`debootstrap: exit status ${s}`))));
+    const c = spawn(cmd, argv, { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C', LC_ALL: 'C' }, stdio: ['ignore', 'ignore', 'inherit'] });
+    c.on('error', (e: NodeJS.ErrnoException) => rej(e.code === 'ENOENT' ? new Error(`${cmd} is not installed (BENCH_IMAGES_BUILDS=0 leaves out the parts that need it)`) : e));
+    c.on('close', (s) => (s === 0 ? res() : rej(new Error(`${cmd}: exit status ${s}`))));
   });
 }
+
+const debootstrapAlone = (argv: string[]) => run('debootstrap', argv);
 
 /** Returns the last image it built (kept for the xen-tools part). */
 async function benchBuild(work: string, runs: number): Promise<string> {
@@ -60,16 +63,6 @@ async function benchBuild(work: string, runs: number): Promise<string> {
   console.log(JSON.stringify({ bench: 'images.build.domud', unit: 's', p50: round(median(ours)), runs }));
   console.log(JSON.stringify({ bench: 'images.build.overhead', unit: 'ratio', ratio: round(median(ours) / median(alone)), target: 1.1 }));
   return last;
-}
-
-function run(cmd: string, argv: string[]): Promise<void> {
-  return new Promise((res, rej) => {
-    const c = spawn(cmd, argv, { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C', LC_ALL: 'C' }, stdio: ['ignore', 'ignore', 'inherit'] });
-    c.on('error', (e: NodeJS.ErrnoException) =>
-      rej(e.code === 'ENOENT' ? new Error(`${cmd} is not installed (apt-get install xen-tools; BENCH_IMAGES_BUILDS=0 leaves out the build parts)`) : e),
-    );
-    c.on('close', (s) => (s === 0 ? res() : rej(new Error(`${cmd}: exit status ${s}`))));
-  });
 }
 
 /**

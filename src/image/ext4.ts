@@ -69,14 +69,20 @@ export async function readFile(image: string, path: string): Promise<string> {
   return r.stdout;
 }
 
+/** Where `path` in the image leads when it is a symbolic link (`link` undefined when it is not, or is not there), and what debugfs said. */
+async function linkTarget(image: string, path: string): Promise<{ link: string | undefined; tail: string[] }> {
+  const r = await runTool('debugfs', ['-R', `stat ${checkPath(path)}`, image], { step: 'debugfs' });
+  const m = /^Fast link dest: "(.*)"$/m.exec(r.stdout);
+  return { link: r.status !== 0 || m === null ? undefined : m[1], tail: r.tail };
+}
+
 /**
  * The contents of `path` in the image, through symbolic links as the guest
  * would see them (a link leads within the image, never out of it): Debian's
  * /etc/os-release is one, to ../usr/lib/os-release.
  */
 export async function readFileThroughLinks(image: string, path: string, hops = 8): Promise<string> {
-  const r = await runTool('debugfs', ['-R', `stat ${checkPath(path)}`, image], { step: 'debugfs' });
-  const link = /^Fast link dest: "(.*)"$/m.exec(r.stdout)?.[1];
+  const { link } = await linkTarget(image, path);
   if (link === undefined) return readFile(image, path);
   if (hops === 0) throw new ImageFailedError('debugfs', `too many levels of symbolic links at ${path} in ${image}`, []);
   return readFileThroughLinks(image, posix.resolve(parent(path), link), hops - 1);
@@ -84,10 +90,9 @@ export async function readFileThroughLinks(image: string, path: string, hops = 8
 
 /** Where the symbolic link `path` in the image points (debugfs's cat reads links as files, not through them). */
 export async function readLink(image: string, path: string): Promise<string> {
-  const r = await runTool('debugfs', ['-R', `stat ${checkPath(path)}`, image], { step: 'debugfs' });
-  const m = /^Fast link dest: "(.*)"$/m.exec(r.stdout);
-  if (r.status !== 0 || m === null) throw new ImageFailedError('debugfs', `${path} in ${image} is not a symbolic link`, r.tail);
-  return m[1]!;
+  const { link, tail } = await linkTarget(image, path);
+  if (link === undefined) throw new ImageFailedError('debugfs', `${path} in ${image} is not a symbolic link`, tail);
+  return link;
 }
 
 /**

@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { CACHE, publish } from '../support/built-image.mjs';
+import { buildOptions, CACHE, publish } from '../support/built-image.mjs';
 import { buildImage, cloneImage, listDir, readFile, readLink, removeLeftovers, NETWORK_FILE, type BuildProgress } from '../../src/image/index.js';
 
 const GiB = 1024 ** 3;
@@ -32,7 +32,6 @@ t.teardown(() => {
   }
   rmSync(work, { recursive: true, force: true });
 });
-mkdirSync(join(CACHE, 'debootstrap'), { recursive: true });
 
 /** Debian's pygrub, unpacked from its packages into the cache once. */
 function pygrub(): { bin: string; env: Record<string, string> } {
@@ -68,7 +67,7 @@ function dump(image: string, path: string): Buffer {
 
 const seen: BuildProgress[] = [];
 const started = Date.now();
-const image = await buildImage({ dir: work, name: 'bookworm', suite: 'bookworm', size: 2 * GiB, cacheDir: join(CACHE, 'debootstrap'), onProgress: (p) => seen.push(p) });
+const image = await buildImage({ ...buildOptions('bookworm', work), onProgress: (p) => seen.push(p) });
 built = image;
 t.comment(`built in ${((Date.now() - started) / 1000).toFixed(1)} s; ${statSync(image.path).blocks * 512} bytes on disk for ${image.size}`);
 

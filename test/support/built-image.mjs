@@ -17,6 +17,16 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CACHE = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'domud', 'images');
 const BUILT = join(CACHE, 'built');
 
+/**
+ * The one recipe for the published image, so that whichever builds it
+ * builds the same thing: buildImage's options for `suite` in `dir`, with
+ * debootstrap's package cache here.
+ */
+export function buildOptions(suite, dir) {
+  mkdirSync(join(CACHE, 'debootstrap'), { recursive: true });
+  return { dir, name: suite, suite, size: 2 * 1024 ** 3, cacheDir: join(CACHE, 'debootstrap') };
+}
+
 /** What the image depends on: the suite and src/image, where domud builds and customises it. */
 export function builderKey(suite) {
   const h = createHash('sha256').update(`${suite}\n`);

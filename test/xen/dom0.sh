@@ -528,7 +528,6 @@ if [ -n "${IMAGE:-}" ]; then
   toolstack_logs() {
     echo "---- /var/log/xen/xl-$1.log ----"; tail -n 40 /var/log/xen/xl-$1.log 2>&1
     echo "---- /var/log/xen/xen-hotplug.log ----"; tail -n 40 /var/log/xen/xen-hotplug.log 2>&1
-    echo "---- what ran meanwhile (ps every 5 s) ----"; cat /tmp/ps-during-create.log 2>&1 | tail -n 120
     echo "---- end of the toolstack's logs ----"
   }
   image_ready() {
@@ -538,12 +537,8 @@ if [ -n "${IMAGE:-}" ]; then
   }
   create_from_image() {
     local t=$(now_ms) out cfg
-    ( while sleep 5; do echo "== $(date +%T)"; ps -eo pid,ppid,etime,args --forest | grep -Ev 'ps -eo|grep|\[.*\]$|sleep 5'; done ) > /tmp/ps-during-create.log 2>&1 &
-    local sampler=$!
-    out=$(manager CreateDomain 'sa{sv}' $G 3 image s "$IMAGE" ssh_key s "$(cat /tmp/e2e-key.pub)" memory u 384 2>&1)
-    local rc=$?
-    kill $sampler 2> /dev/null
-    [ $rc = 0 ] || { toolstack_logs $G >&3; fail "CreateDomain: $out"; } || return 1
+    out=$(manager CreateDomain 'sa{sv}' $G 3 image s "$IMAGE" ssh_key s "$(cat /tmp/e2e-key.pub)" memory u 384 2>&1) ||
+      { toolstack_logs $G >&3; fail "CreateDomain: $out"; } || return 1
     CREATE_T[$G]=$t
     timing create-domain-from-image $(($(now_ms) - t))
     PATHS[$G]=$(values <<<"$out")

@@ -4,10 +4,9 @@
 // dist/ and the real debootstrap. Prints "PATH KERNEL".
 //
 // usage: node test/xen/guest-image.mjs SUITE   (as root: debootstrap, chroot)
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { buildImage } from '../../dist/src/image/index.js';
-import { CACHE, builtImage, publish } from '../support/built-image.mjs';
+import { buildOptions, builtImage, publish } from '../support/built-image.mjs';
 
 const suite = process.argv[2];
 if (!suite) {
@@ -21,14 +20,9 @@ if (image) {
   const started = Date.now();
   const work = mkdtempSync('/var/tmp/domud-xen-image-');
   try {
-    mkdirSync(join(CACHE, 'debootstrap'), { recursive: true });
     let said = '';
     const built = await buildImage({
-      dir: work,
-      name: suite,
-      suite,
-      size: 2 * 1024 ** 3,
-      cacheDir: join(CACHE, 'debootstrap'),
+      ...buildOptions(suite, work),
       onProgress: (p) => {
         if (p.phase !== said) console.error(`guest-image: [${Math.round((Date.now() - started) / 1000)}s] ${(said = p.phase)}`);
       },
