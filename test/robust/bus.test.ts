@@ -68,6 +68,16 @@ t.test('clients that disconnect mid-call', async (t) => {
   t.teardown(() => c.close());
   const busctl = (args: string[]) => spawn('busctl', [`--address=${s.address}`, '--timeout=60', 'call', ...M, ...args], { stdio: 'ignore' });
   const dead = (p: ChildProcess) => new Promise((r) => (p.exitCode !== null || p.signalCode !== null ? r(null) : p.once('exit', r)));
+  /** Waits until domud holds a lease for each name: their creates have reached it. */
+  const leased = async (names: string[]) => {
+    for (let i = 0; i < 500; i++) {
+      const [rows] = (await c.call('ListLeases')) as [Array<[string, string]>];
+      const held = new Set(rows.map((r) => r[1]));
+      if (names.every((n) => held.has(n))) return;
+      await sleep(20);
+    }
+    throw new Error(`no lease for some of ${names.join(' ')} after 10 s`);
+  };
   /** A read during the slow call is answered at once: no lock held by reads. */
   const quickRead = async (what: string) => {
     const t0 = Date.now();
@@ -78,7 +88,7 @@ t.test('clients that disconnect mid-call', async (t) => {
   // A slow create whose caller is killed.
   t.equal((await s.sim(['fault', 'create', '--delay', '1500', '--times', '1'])).code, 0);
   let p = busctl(['CreateDomain', 'sa{sv}', 'slow', '0']);
-  await sleep(400);
+  await leased(['slow']);
   p.kill('SIGKILL');
   await dead(p);
   await quickRead('a create whose caller is gone');
@@ -93,7 +103,7 @@ t.test('clients that disconnect mid-call', async (t) => {
   t.equal((await s.sim(['fault', 'create', '--delay', '1200', '--no-vif', '--times', '1'])).code, 0);
   t.equal((await s.sim(['fault', 'domid', '--fail', '1', '--text', 'xl: lost the domain'])).code, 0);
   p = busctl(['CreateDomain', 'sa{sv}', 'rolled', '0']);
-  await sleep(300);
+  await leased(['rolled']);
   p.kill('SIGKILL');
   await dead(p);
   ({ o, bad } = await settle(s, c));
@@ -136,10 +146,12 @@ t.test('clients that disconnect mid-call', async (t) => {
   t.same(bad, [], 'consistent after the orphaned destroy');
   t.same(o.domains, [], 'the destroy completed');
 
-  // Twenty callers at once, all killed mid-call.
-  t.equal((await s.sim(['fault', 'create', '--delay', '800', '--times', '20'])).code, 0);
+  // Twenty callers at once, all killed mid-call: once domud holds a lease
+  // for each (a fixed pause is not enough on a busy machine, where some
+  // busctl had not sent its call yet).
+  t.equal((await s.sim(['fault', 'create', '--delay', '2000', '--times', '20'])).code, 0);
   const many = Array.from({ length: 20 }, (_, i) => busctl(['CreateDomain', 'sa{sv}', `m${i}`, '0']));
-  await sleep(300);
+  await leased(many.map((_, i) => `m${i}`));
   for (const q of many) q.kill('SIGKILL');
   await Promise.all(many.map(dead));
   await quickRead('twenty orphaned creates');
