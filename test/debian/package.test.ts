@@ -11,9 +11,9 @@
 // they enabled the unit inside R and left this machine alone.
 import t, { type Test } from 'tap';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { accessSync, constants, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -39,6 +39,12 @@ if (build.status !== 0) throw new Error(`scripts/build-deb.sh failed:\n${build.s
 const domudDeb = join(out, `domud_${version}_${arch}.deb`);
 const supportDeb = join(out, `xen-support_${version}_all.deb`);
 const desktopDeb = join(out, `domud-desktop_${version}_all.deb`);
+// DOMUD_DEBS=DIR: the .debs this file checks are also put in DIR, for the
+// trixie Xen run to install rather than build them again (.ci/run).
+if (process.env.DOMUD_DEBS) {
+  mkdirSync(process.env.DOMUD_DEBS, { recursive: true });
+  for (const deb of [domudDeb, supportDeb, desktopDeb]) copyFileSync(deb, join(process.env.DOMUD_DEBS, basename(deb)));
+}
 
 const field = (deb: string, name: string): string => run('dpkg-deb', ['-f', deb, name]).stdout.trim();
 // A relation field as its groups of alternatives, each "name (op version)".
