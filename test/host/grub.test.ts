@@ -12,6 +12,7 @@ import { GrubValueError, quote, splitWords } from '../../src/host/grub/quote.js'
 import { parseGrubDefaults, readGrubDefaults, GrubConfigError } from '../../src/host/grub/config.js';
 import { main } from '../../src/host/grub-cli.js';
 import { compareVersions } from '../../src/lib/dpkg-version.js';
+import { CHILD_NODE_ARGS } from '../support/loader.js';
 
 const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
 const BOOT = here('./fixtures/grub-boot');
@@ -238,7 +239,7 @@ t.test('grub-cli', async (t) => {
 /** An executable that runs node the way tap runs this test (TypeScript loader, coverage). */
 function nodeShim(t: Test, more: Parameters<Test['testdir']>[0] = {}): string {
   const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
-  const dir = t.testdir({ ...(more as object), node: `#!/bin/sh\nexec ${[process.execPath, ...process.execArgv].map(q).join(' ')} "$@"\n` });
+  const dir = t.testdir({ ...(more as object), node: `#!/bin/sh\nexec ${[process.execPath, ...CHILD_NODE_ARGS].map(q).join(' ')} "$@"\n` });
   chmodSync(`${dir}/node`, 0o755);
   return dir;
 }

@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Routes } from '../../src/net/index.js';
+import { CHILD_NODE_ARGS } from '../support/loader.js';
 
 const self = fileURLToPath(import.meta.url);
 
@@ -30,7 +31,7 @@ if (process.argv[2] === '--child') {
 
   nsTest(t, 'host mode: ip without -n, /proc/sys directly', async (t, ns) => {
     const vif = await ns.vif(8);
-    const child = [process.execPath, ...process.execArgv, self, '--child', vif, '172.20.216.8', 'vif99.0'];
+    const child = [process.execPath, ...CHILD_NODE_ARGS, self, '--child', vif, '172.20.216.8', 'vif99.0'];
     const { stdout } = await execFileP('ip', ['netns', 'exec', ns.name, ...child]);
     t.same(JSON.parse(stdout), {
       forwardingBefore: false,

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Allocator, Pool } from '../../src/ipam/index.js';
+import { CHILD_NODE_ARGS } from '../support/loader.js';
 
 const RANGE = '10.77.0.0/20';
 const self = fileURLToPath(import.meta.url);
@@ -42,7 +43,7 @@ function child(path: string, tag: string): never {
 
 /** Runs the child until it has reported a little, then SIGKILLs it; returns its complete lines. */
 async function runAndKill(path: string, tag: string, lingerMs: number): Promise<string[]> {
-  const p = spawn(process.execPath, [...process.execArgv, self, '--child', path, tag], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const p = spawn(process.execPath, [...CHILD_NODE_ARGS, self, '--child', path, tag], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   const exited = new Promise<NodeJS.Signals | null>((resolve) => p.on('exit', (_code, signal) => resolve(signal)));
   await new Promise<void>((resolve, reject) => {

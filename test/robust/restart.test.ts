@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import type { Sandbox } from '../../src/dev/sandbox.js';
 import { DAEMON_ENTRY, startSandbox } from '../support/daemon.js';
+import { CHILD_NODE_ARGS } from '../support/loader.js';
 import { Client, DOMAIN_IFACE, eventually, variant } from '../daemon/bus/fixtures/client.js';
 
 type Lease = [string, string, string, bigint];
@@ -78,7 +79,7 @@ t.test('SIGTERM, SIGKILL mid-create, and a second daemon', async (t) => {
   t.same(await rangeRoutes(s), routes0, 'routes intact');
 
   // A second daemon on the same state directory: exit 1, a clear message, the first untouched.
-  const argv = [...process.execArgv, DAEMON_ENTRY, '--config', s.configPath, '--bus', s.address];
+  const argv = [...CHILD_NODE_ARGS, DAEMON_ENTRY, '--config', s.configPath, '--bus', s.address];
   const second = s.netns ? spawn('ip', ['netns', 'exec', s.netns, process.execPath, ...argv]) : spawn(process.execPath, argv);
   t.teardown(() => {
     if (second.exitCode === null) second.kill('SIGKILL');

@@ -12,6 +12,7 @@ import t from 'tap';
 import { PACKAGE_ROOT } from '../../../src/dev/sandbox.js';
 import { runDomud } from '../../../src/daemon/command-line.js';
 import { DAEMON_ENTRY } from '../../support/daemon.js';
+import { CHILD_NODE_ARGS } from '../../support/loader.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'domud-cli-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -39,7 +40,7 @@ async function domud(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Resul
 }
 
 function program(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
-  const child = spawn(process.execPath, [...process.execArgv, DAEMON_ENTRY, ...args], { env: { ...process.env, DOMUD_CONFIG: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...CHILD_NODE_ARGS, DAEMON_ENTRY, ...args], { env: { ...process.env, DOMUD_CONFIG: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
