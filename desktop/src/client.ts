@@ -1,9 +1,11 @@
-// The window's whole view of domud: one bus connection, a mirror of its
-// objects (objects.ts) for the guests and images, a proxy for the manager's
-// properties, a watch on the bus name, and the method calls. Everything is asynchronous: the window
-// never waits on the bus. Only the public API (data/dbus/) is used.
+// The window's whole view of domud: one bus connection, the guests' first
+// look (first-look.ts), a mirror of its objects (objects.ts) for the guests
+// and images, a proxy for the manager's properties, a watch on the bus
+// name, and the method calls. Everything is asynchronous: the window never
+// waits on the bus. Only the public API (data/dbus/) is used.
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
+import { type DomainRow, listDomains } from './first-look.js';
 import { ObjectMirror } from './objects.js';
 import type { BusChoice } from './options.js';
 
@@ -21,9 +23,8 @@ const CHANGE_TIMEOUT_MS = 10 * 60_000;
 /**
  * The one call made synchronously, and only to the bus, not to domud: an
  * asynchronous connection is handed over by the main loop, which first
- * runs GTK's start-up and the window's building, so the objects' fetch
- * would follow all that instead of overlapping it (with 1,000 guests,
- * domud takes about as long to answer as GTK takes to start). GApplication
+ * runs GTK's start-up and the window's building, so the first look
+ * would follow all that instead of overlapping it. GApplication
  * connects to the session bus the same way.
  */
 function connect(bus: BusChoice): Gio.DBusConnection {
@@ -125,20 +126,25 @@ export class JobWatch {
 export class DomudClient {
   private constructor(
     readonly connection: Gio.DBusConnection,
+    /** Subscribed, not yet fetched: the window calls objects.fetch() once it has drawn the first look. */
     readonly objects: ObjectMirror,
     readonly manager: Gio.DBusProxy,
+    /** The guests as ListDomains gave them when the window opened (first-look.ts). */
+    readonly firstLook: readonly DomainRow[],
   ) {}
 
   /**
-   * Connects and asks for domud. Both the objects' first fetch and the
-   * manager proxy go without DO_NOT_AUTO_START, so the bus activates domud
-   * when nobody owns its name yet: the first call starts the daemon.
+   * Connects and asks for domud. ListDomains and the manager proxy go
+   * without DO_NOT_AUTO_START, so the bus activates domud when nobody owns
+   * its name yet: the first call starts the daemon. The objects' signals
+   * are subscribed to first, so no change made meanwhile is missed.
    */
   static async open(bus: BusChoice): Promise<DomudClient> {
     const conn = connect(bus);
     const objects = new ObjectMirror(conn, BUS_NAME, MANAGER_PATH, [DOMAIN_IFACE, IMAGE_IFACE, JOB_IFACE]);
-    const [, manager] = await Promise.all([objects.start(), proxy(conn, MANAGER_PATH, MANAGER_IFACE)]);
-    return new DomudClient(conn, objects, manager);
+    objects.subscribe();
+    const [rows, manager] = await Promise.all([listDomains(conn, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, READ_TIMEOUT_MS), proxy(conn, MANAGER_PATH, MANAGER_IFACE)]);
+    return new DomudClient(conn, objects, manager, rows);
   }
 
   /** Calls back with true when org.domud.Domud1 has an owner, false when it has none; returns the watch's id. */

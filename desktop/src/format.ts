@@ -1,8 +1,9 @@
 // How values read in the window.
 import GLib from 'gi://GLib';
 
-export const mib = (n: number): string => `${n} MiB`;
-export const vcpus = (n: number): string => (n === 1 ? '1 vCPU' : `${n} vCPUs`);
+// 0 memory or vCPUs: not known yet (the window's first look has neither).
+export const mib = (n: number): string => (n > 0 ? `${n} MiB` : '');
+export const vcpus = (n: number): string => (n > 0 ? (n === 1 ? '1 vCPU' : `${n} vCPUs`) : '');
 
 /** Microseconds since the epoch, as local date and time. */
 export function when(us: number): string {

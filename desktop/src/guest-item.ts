@@ -2,7 +2,7 @@
 // domain object's D-Bus properties, so that rows bind to them and redraw
 // when PropertiesChanged says they changed.
 import GObject from 'gi://GObject';
-import type { Props } from './objects.js';
+import type { PropertySource } from './objects.js';
 
 const str = (name: string) => GObject.ParamSpec.string(name, '', '', GObject.ParamFlags.READABLE, '');
 const int = (name: string, min: number) => GObject.ParamSpec.int64(name, '', '', GObject.ParamFlags.READABLE, min, Number.MAX_SAFE_INTEGER, min);
@@ -58,11 +58,11 @@ export class GuestItem extends GObject.Object {
 
   /** The fields read so far; the others are read from `source` when first asked for. */
   declare private f: Partial<GuestFields>;
-  declare private source: Props;
+  declare private source: PropertySource;
   declare readonly path: string;
 
-  /** `source`: the domain object's properties as the object mirror keeps them. */
-  constructor(path: string, source: Props) {
+  /** `source`: the domain object's properties, as the object mirror keeps them or as the first look has them. */
+  constructor(path: string, source: PropertySource) {
     super();
     (this as { path: string }).path = path;
     this.source = source;
@@ -100,6 +100,18 @@ export class GuestItem extends GObject.Object {
   }
   get created_at(): number {
     return this.field('createdAt');
+  }
+
+  /**
+   * The same domain from a fuller source (the objects after the first look,
+   * or fetched again): fields are read from it from now on, and those
+   * already read that differ there are notified.
+   */
+  rebase(source: PropertySource): void {
+    const read = this.f;
+    this.source = source;
+    this.f = {};
+    for (const k of Object.keys(read) as Array<keyof GuestFields>) if (this.field(k) !== read[k]) this.notify(FIELDS[k][1]);
   }
 
   /** From PropertiesChanged (`changed`: the values that changed): notifies only what did change. */

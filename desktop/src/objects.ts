@@ -8,6 +8,12 @@
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 
+/** What an item reads its D-Bus properties from: Props, or the window's first look (first-look.ts). */
+export interface PropertySource {
+  /** One property, unpacked; undefined when not known. */
+  get(name: string): unknown;
+}
+
 /**
  * One interface's properties, unpacked when first read rather than when
  * they arrive: GetManagedObjects brings every guest at once, and unpacking
@@ -15,7 +21,7 @@ import GLib from 'gi://GLib';
  * than the rest of the list together. The list reads each guest's name to
  * sort it, and the rest only for the rows on screen.
  */
-export class Props {
+export class Props implements PropertySource {
   private readonly values = new Map<string, unknown>();
 
   /** `packed`: the a{sv} from GetManagedObjects or InterfacesAdded. */
@@ -31,16 +37,9 @@ export class Props {
     for (const [k, v] of Object.entries(changed)) this.values.set(k, v);
     for (const k of invalidated) this.values.set(k, undefined);
   }
-
-  /** Everything, unpacked. */
-  all(): Record<string, unknown> {
-    const out = this.packed.recursiveUnpack() as Record<string, unknown>;
-    for (const [k, v] of this.values) out[k] = v;
-    return out;
-  }
 }
 
-/** What the mirror says; `reset` means "everything may differ: read all() again". */
+/** What the mirror says; `reset` means "everything may differ: read all(iface) again". */
 export interface MirrorEvents {
   added(path: string, iface: string, props: Props): void;
   removed(path: string, iface: string): void;
@@ -74,12 +73,12 @@ export class ObjectMirror {
   ) {}
 
   /**
-   * Subscribes, then fetches the objects once. The first GetManagedObjects
-   * goes without DO_NOT_AUTO_START: when nobody owns the name, the bus
-   * starts domud for it. Rejects when that first fetch fails.
+   * Subscribes to the signals, and keeps them until the first fetch()
+   * applies them over its reply, so that nothing sent from now on is lost.
    */
-  start(): Promise<void> {
+  subscribe(): void {
     const c = this.conn;
+    this.early = [];
     // The match rules go to the bus before the call on the same
     // connection, so they are in place before domud sees the call.
     c.signal_subscribe(this.name, OBJECT_MANAGER, null, this.managerPath, null, Gio.DBusSignalFlags.NONE, (_c, _s, _p, _i, member, params) =>
@@ -96,7 +95,6 @@ export class ObjectMirror {
       if (oldOwner) this.ownerGone();
       if (newOwner) this.ownerCame();
     });
-    return this.fetch();
   }
 
   /** Every object that has `iface`, with its properties. */
@@ -126,15 +124,19 @@ export class ObjectMirror {
   }
 
   private ownerCame(): void {
-    // The window's first fetch may itself have started domud (activation):
-    // its reply is still to come, from this very owner, so no second fetch.
+    // The window's first call may itself have started domud (activation):
+    // its first fetch is still to come, or its reply is, so no second one.
     if (this.early) return;
     this.fetch().catch((e: unknown) => printerr(`domud-desktop: cannot fetch domud's objects: ${e}`));
   }
 
   /**
-   * Why the signals that come during the call are kept and applied over
-   * its reply: one connection delivers in order, so every signal sent
+   * Fetches every object (GetManagedObjects); rejects when that fails. It
+   * goes without DO_NOT_AUTO_START: when nobody owns the name, the bus
+   * starts domud for it.
+   *
+   * Why the signals that come before the reply are kept and applied over
+   * it: one connection delivers in order, so every signal sent
    * after the reply comes after it and is applied as usual; but domud
    * builds the reply over several turns of its loop (GetManagedObjects
    * awaits each object's properties), so a signal that comes before it
@@ -143,9 +145,9 @@ export class ObjectMirror {
    * reply ends where domud is: an object added or removed meanwhile ends
    * added or removed, and a property's last value is its last signal's.
    */
-  private fetch(): Promise<void> {
+  fetch(): Promise<void> {
     const generation = this.generation;
-    this.early = [];
+    this.early ??= [];
     return new Promise((resolve, reject) => {
       this.conn.call(this.name, this.managerPath, OBJECT_MANAGER, 'GetManagedObjects', null, null, Gio.DBusCallFlags.NONE, TIMEOUT_MS, null, (c, res) => {
         let reply: GLib.Variant;

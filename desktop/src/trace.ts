@@ -1,9 +1,10 @@
 // With DOMUD_DESKTOP_TRACE=1 the window says on standard error when it has
-// painted what a benchmark waits for (bench/desktop.ts): the list after it
-// got the guests, and each guest that another client added. Off, it costs
-// one environment lookup.
+// painted what a benchmark waits for (bench/desktop.ts): the list from its
+// first look, then with every property once the objects came, and each
+// guest that another client added. Off, it costs one environment lookup.
 import GLib from 'gi://GLib';
 import type Gtk from 'gi://Gtk?version=4.0';
+import { afterNextPaint } from './paint.js';
 
 const ON = GLib.getenv('DOMUD_DESKTOP_TRACE') === '1';
 const T0 = GLib.get_monotonic_time();
@@ -14,13 +15,6 @@ export function mark(what: string): void {
 }
 
 /** Writes `what()` once the next frame that shows the widget has been painted. */
-export function afterNextPaint(widget: Gtk.Widget, what: () => string): void {
-  if (!ON) return;
-  const clock = widget.get_frame_clock();
-  if (!clock) return;
-  const id = clock.connect('after-paint', () => {
-    clock.disconnect(id);
-    printerr(`domud-desktop: ${what()}`);
-  });
-  widget.queue_draw();
+export function markPainted(widget: Gtk.Widget, what: () => string): void {
+  if (ON && widget.get_frame_clock()) afterNextPaint(widget, () => printerr(`domud-desktop: ${what()}`));
 }

@@ -14,7 +14,8 @@ import { HostPage } from './host-page.js';
 import { ImagesPage } from './images-page.js';
 import { NetworkPage } from './network-page.js';
 import { NewGuestDialog } from './new-guest-dialog.js';
-import { afterNextPaint, mark } from './trace.js';
+import { afterNextPaint } from './paint.js';
+import { mark, markPainted } from './trace.js';
 
 export class MainWindow {
   readonly window: Adw.ApplicationWindow;
@@ -57,7 +58,7 @@ export class MainWindow {
     try {
       mark('window presented');
       this.client = await this.connecting;
-      mark('connected, objects fetched');
+      mark('connected, first look taken');
     } catch (e) {
       this.failed.description = explain(e, 'reach domud').sentence;
       this.body.child = this.failed;
@@ -66,24 +67,37 @@ export class MainWindow {
     const store = this.build(this.client);
     mark('views built');
     let drawn = false;
-    this.client.watchName((owned) => {
+    const client = this.client;
+    client.watchName((owned) => {
       this.body.child = owned ? this.views : this.gone;
       this.newGuest.sensitive = owned;
       if (owned && !drawn) {
         drawn = true;
-        afterNextPaint(this.window, () => `list drawn: ${store.model.get_n_items()} guests`);
+        markPainted(this.window, () => `list drawn: ${store.model.get_n_items()} guests`);
+        // The rest of every guest (and the images) once the first look is
+        // on screen. When domud is not there, the mirror fetches by itself
+        // as soon as it is.
+        afterNextPaint(this.window, () =>
+          client.objects.fetch().then(
+            () => markPainted(this.window, () => `objects drawn: ${store.model.get_n_items()} guests`),
+            (e: unknown) => printerr(`domud-desktop: cannot fetch domud's objects: ${e}`),
+          ),
+        );
       }
     });
   }
 
   private build(client: DomudClient): GuestStore {
     mark('building');
-    const store = new GuestStore(client.objects);
+    const store = new GuestStore(
+      client.objects,
+      client.firstLook.map((row) => [row.path, row] as const),
+    );
     mark(`store filled: ${store.model.get_n_items()}`);
     store.model.connect('items-changed', (m, pos: number, _removed: number, added: number) => {
       if (added !== 1) return;
       const name = (m.get_item(pos) as GuestItem).name;
-      afterNextPaint(this.window, () => `shown: ${name}`);
+      markPainted(this.window, () => `shown: ${name}`);
     });
     // The model after autoselect is off, or the first guest would be selected unasked.
     const selection = new Gtk.SingleSelection({ autoselect: false, can_unselect: true });
