@@ -3,10 +3,11 @@
 // `systemctl kill -s KILL` does with KillMode=process: toolstack calls in
 // flight live on). After every restart, and at the end, the whole state must
 // be consistent and every call that was answered with success must show.
-// DOMUD_CRASH_SEED replays a run; DOMUD_CRASH_OPS and DOMUD_CRASH_KILLS scale it.
+// DOMUD_CRASH_SEED replays a run (its runs take that seed and the next);
+// DOMUD_CRASH_OPS and DOMUD_CRASH_KILLS scale it.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { Client, E, type Observed, errorName, rng, sandbox, settle, sleep, v } from './support.js';
 
 const SEED = Number(process.env.DOMUD_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -14,8 +15,8 @@ const OPS = Number(process.env.DOMUD_CRASH_OPS ?? 200);
 const KILLS = Number(process.env.DOMUD_CRASH_KILLS ?? 20);
 const WORKERS = 4;
 
-// 200 operations and 20 restarts take about 3.5 minutes on a quiet 2-core
-// machine: give the file room beyond tap's 300 s default here.
+// 200 operations and 20 restarts take a few minutes on a 2-core machine:
+// give the file room beyond tap's 300 s default here.
 t.setTimeout(600_000);
 const NAMES = Array.from({ length: 10 }, (_, i) => `g${i}`);
 
@@ -28,8 +29,19 @@ interface Known {
 /** Answers that mean "the daemon died under this call" rather than a reply of domud's. */
 const CUT_OFF = new Set(['org.freedesktop.DBus.Error.NoReply', 'org.freedesktop.DBus.Error.ServiceUnknown', 'org.freedesktop.DBus.Error.NameHasNoOwner']);
 
-t.test(`crash consistency (seed ${SEED})`, async (t) => {
-  const s = await sandbox(t, { flavour: 'xl' });
+// Two runs side by side, each with half the calls and kills and a daemon of
+// its own: a round mostly waits (see below), so two take little longer
+// than one.
+const RUNS = 2;
+t.test(`crash consistency (seeds ${SEED}..${SEED + RUNS - 1})`, async (t) => {
+  await Promise.all(Array.from({ length: RUNS }, (_, i) => crashRun(t, SEED + i, Math.ceil(OPS / RUNS), Math.ceil(KILLS / RUNS))));
+});
+
+async function crashRun(t: Test, seed: number, ops: number, kills: number): Promise<void> {
+  // After each restart, a create that a kill cut off is decided only once
+  // it can no longer be running (the toolstack's timeout and 5 s): most of
+  // each round's time. The calls here take well under a second.
+  const s = await sandbox(t, { flavour: 'xl', config: { Toolstack: { Timeout: '3' } } });
   // Slow the toolstack down a little so that kills land inside its calls.
   for (const [sub, ms] of [['create', 150], ['destroy', 60], ['shutdown', 60]] as const) {
     t.equal((await s.sim(['fault', sub, '--delay', String(ms)])).code, 0);
@@ -38,7 +50,7 @@ t.test(`crash consistency (seed ${SEED})`, async (t) => {
   const c = await Client.open(s.address);
   t.teardown(() => c.close());
 
-  const rand = rng(SEED);
+  const rand = rng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
   const model = new Map<string, Known>(NAMES.map((n) => [n, { exists: false, running: false }]));
   const counts = { tried: 0, ok: 0, kills: 0, midCall: 0, checks: 0, leasesChecked: 0, routesChecked: 0 };
@@ -125,7 +137,7 @@ t.test(`crash consistency (seed ${SEED})`, async (t) => {
 
   const check = async (when: string) => {
     const { o, bad } = await settle(s, c, 20_000);
-    t.same(bad, [], `invariants hold ${when}`);
+    t.same(bad, [], `invariants hold ${when} (seed ${seed})`);
     compare(o);
     counts.checks++;
     counts.leasesChecked += o.db.length;
@@ -134,7 +146,7 @@ t.test(`crash consistency (seed ${SEED})`, async (t) => {
 
   const started = Date.now();
   let round = 0;
-  while (counts.tried < OPS || counts.kills < KILLS) {
+  while (counts.tried < ops || counts.kills < kills) {
     round++;
     // The round ends with a SIGKILL after killAfter calls have been sent.
     const killAfter = 2 + Math.floor(rand() * 13);
@@ -171,19 +183,19 @@ t.test(`crash consistency (seed ${SEED})`, async (t) => {
   await check('at the end');
 
   t.same(surprises, [], 'every answered call is reflected, every error fits what was known');
-  t.ok(counts.tried >= OPS, `${counts.tried} calls tried`);
+  t.ok(counts.tried >= ops, `${counts.tried} calls tried`);
   t.ok(counts.ok > 0, 'some calls succeeded');
-  t.ok(counts.kills >= KILLS, `${counts.kills} kills survived`);
+  t.ok(counts.kills >= kills, `${counts.kills} kills survived`);
   t.ok(counts.midCall > 0, 'some kills landed with calls in flight');
   t.ok(counts.leasesChecked > 0, 'leases were checked');
   t.ok(counts.routesChecked > 0, 'routes of running guests were checked');
   const errs = [...errors].sort().map(([n, x]) => `${n.replace(/^.*\./, '')}=${x}`).join(' ');
   t.comment(
-    `crash: seed ${SEED}, ${counts.tried} ops tried, ${counts.ok} answered ok, errors: ${errs || 'none'}; ` +
+    `crash: seed ${seed}, ${counts.tried} ops tried, ${counts.ok} answered ok, errors: ${errs || 'none'}; ` +
       `${counts.kills} kills survived (${counts.midCall} mid-call), ${counts.checks} checks, ` +
       `${counts.leasesChecked} leases and ${counts.routesChecked} guest routes checked, ${((Date.now() - started) / 1000).toFixed(1)} s`,
   );
-});
+}
 
 // With KillMode=process a toolstack call in flight outlives the daemon. A
 // create that is still running when the new daemon loads its state must not
