@@ -563,8 +563,9 @@ if [ -n "${IMAGE:-}" ]; then
       return 1
     fi
     timing image-guest-ssh-ready $(($(now_ms) - CREATE_T[$G]))
-    # where the guest's boot went, for whoever wants it faster
-    { echo "---- $G's boot ----"; ssh_in 'systemd-analyze; systemd-analyze blame --no-pager | head -n 12' 2>&1; } >&3
+    # how long its boot took (systemd-analyze blame would say where, but
+    # takes half a minute of the run under emulation)
+    echo "$G's boot: $(ssh_in systemd-analyze 2>&1 | head -n 1)" >&3
     # a minbase guest has no iproute2: its addresses from hostname, its
     # default gateway from the kernel's table (hex, in host byte order)
     seen=$(ssh_in 'uname -r; hostname; hostname -I; awk '"'"'$2 == "00000000" { print $3 }'"'"' /proc/net/route' 2>&1) ||
