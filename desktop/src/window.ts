@@ -17,6 +17,9 @@ import { NewGuestDialog } from './new-guest-dialog.js';
 import { afterNextPaint } from './paint.js';
 import { mark, markPainted } from './trace.js';
 
+/** The objects are fetched after the first look is painted, or after this when no frame comes. */
+const FETCH_AT_MOST_MS = 1000;
+
 export class MainWindow {
   readonly window: Adw.ApplicationWindow;
   // One page at a time in the tree (not a Gtk.Stack, whose hidden pages
@@ -77,11 +80,14 @@ export class MainWindow {
         // The rest of every guest (and the images) once the first look is
         // on screen. When domud is not there, the mirror fetches by itself
         // as soon as it is.
-        afterNextPaint(this.window, () =>
-          client.objects.fetch().then(
-            () => markPainted(this.window, () => `objects drawn: ${store.model.get_n_items()} guests`),
-            (e: unknown) => printerr(`domud-desktop: cannot fetch domud's objects: ${e}`),
-          ),
+        afterNextPaint(
+          this.window,
+          () =>
+            client.objects.fetch().then(
+              () => markPainted(this.window, () => `objects drawn: ${store.model.get_n_items()} guests`),
+              (e: unknown) => printerr(`domud-desktop: cannot fetch domud's objects: ${e}`),
+            ),
+          FETCH_AT_MOST_MS,
         );
       }
     });
