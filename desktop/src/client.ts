@@ -5,7 +5,7 @@
 // waits on the bus. Only the public API (data/dbus/) is used.
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
-import { type DomainRow, listDomains } from './first-look.js';
+import { type DomainRow, domainRows } from './first-look.js';
 import { ObjectMirror } from './objects.js';
 import type { BusChoice } from './options.js';
 
@@ -32,6 +32,19 @@ function connect(bus: BusChoice): Gio.DBusConnection {
     return Gio.DBusConnection.new_for_address_sync(bus.address, Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, null, null);
   }
   return Gio.bus_get_sync(bus.kind === 'system' ? Gio.BusType.SYSTEM : Gio.BusType.SESSION, null);
+}
+
+/** One method call, asynchronous: its reply, or the D-Bus error as a rejection. */
+function call(conn: Gio.DBusConnection, dest: string, path: string, iface: string, method: string, params: GLib.Variant | null, flags: Gio.DBusCallFlags, timeout: number): Promise<GLib.Variant> {
+  return new Promise((resolve, reject) => {
+    conn.call(dest, path, iface, method, params, null, flags, timeout, null, (c, res) => {
+      try {
+        resolve(c!.call_finish(res));
+      } catch (e) {
+        reject(e);
+      }
+    });
+  });
 }
 
 function proxy(conn: Gio.DBusConnection, path: string, iface: string): Promise<Gio.DBusProxy> {
@@ -143,8 +156,11 @@ export class DomudClient {
     const conn = connect(bus);
     const objects = new ObjectMirror(conn, BUS_NAME, MANAGER_PATH, [DOMAIN_IFACE, IMAGE_IFACE, JOB_IFACE]);
     objects.subscribe();
-    const [rows, manager] = await Promise.all([listDomains(conn, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, READ_TIMEOUT_MS), proxy(conn, MANAGER_PATH, MANAGER_IFACE)]);
-    return new DomudClient(conn, objects, manager, rows);
+    const [listed, manager] = await Promise.all([
+      call(conn, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, 'ListDomains', null, Gio.DBusCallFlags.NONE, READ_TIMEOUT_MS),
+      proxy(conn, MANAGER_PATH, MANAGER_IFACE),
+    ]);
+    return new DomudClient(conn, objects, manager, domainRows(listed));
   }
 
   /** Calls back with true when org.domud.Domud1 has an owner, false when it has none; returns the watch's id. */
@@ -160,28 +176,16 @@ export class DomudClient {
 
   /** Asks the bus to start domud (activation), as the first call does. */
   start(): Promise<GLib.Variant> {
-    return this.raw('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'StartServiceByName', new GLib.Variant('(su)', [BUS_NAME, 0]), Gio.DBusCallFlags.NONE, READ_TIMEOUT_MS);
-  }
-
-  private raw(dest: string, path: string, iface: string, method: string, params: GLib.Variant | null, flags: Gio.DBusCallFlags, timeout: number): Promise<GLib.Variant> {
-    return new Promise((resolve, reject) => {
-      this.connection.call(dest, path, iface, method, params, null, flags, timeout, null, (c, res) => {
-        try {
-          resolve(c!.call_finish(res));
-        } catch (e) {
-          reject(e);
-        }
-      });
-    });
+    return call(this.connection, 'org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'StartServiceByName', new GLib.Variant('(su)', [BUS_NAME, 0]), Gio.DBusCallFlags.NONE, READ_TIMEOUT_MS);
   }
 
   private read(path: string, iface: string, method: string, params: GLib.Variant | null = null): Promise<GLib.Variant> {
-    return this.raw(BUS_NAME, path, iface, method, params, Gio.DBusCallFlags.NONE, READ_TIMEOUT_MS);
+    return call(this.connection, BUS_NAME, path, iface, method, params, Gio.DBusCallFlags.NONE, READ_TIMEOUT_MS);
   }
 
   /** Every change lets the desktop's polkit agent ask for a password. */
   private change(method: string, params: GLib.Variant): Promise<GLib.Variant> {
-    return this.raw(BUS_NAME, MANAGER_PATH, MANAGER_IFACE, method, params, Gio.DBusCallFlags.ALLOW_INTERACTIVE_AUTHORIZATION, CHANGE_TIMEOUT_MS);
+    return call(this.connection, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, method, params, Gio.DBusCallFlags.ALLOW_INTERACTIVE_AUTHORIZATION, CHANGE_TIMEOUT_MS);
   }
 
   async createDomain(name: string, o: { memory?: number; vcpus?: number; address?: string; image?: string; diskSize?: number; sshKey?: string }): Promise<string> {
@@ -219,7 +223,7 @@ export class DomudClient {
   }
 
   async cancelJob(path: string): Promise<void> {
-    await this.raw(BUS_NAME, path, JOB_IFACE, 'Cancel', null, Gio.DBusCallFlags.ALLOW_INTERACTIVE_AUTHORIZATION, CHANGE_TIMEOUT_MS);
+    await call(this.connection, BUS_NAME, path, JOB_IFACE, 'Cancel', null, Gio.DBusCallFlags.ALLOW_INTERACTIVE_AUTHORIZATION, CHANGE_TIMEOUT_MS);
   }
 
   async startDomain(name: string): Promise<void> {

@@ -4,7 +4,6 @@
 // once that is on screen: with many guests domud takes several times longer
 // to answer GetManagedObjects, and on a small machine its work competes with
 // GTK's start-up. Until the objects come, memory and vCPUs show empty.
-import Gio from 'gi://Gio';
 import type GLib from 'gi://GLib';
 import type { PropertySource } from './objects.js';
 
@@ -26,21 +25,10 @@ export class DomainRow implements PropertySource {
   }
 }
 
-/**
- * ListDomains on `conn`, without DO_NOT_AUTO_START: when nobody owns the
- * name, the bus starts domud for it (activation).
- */
-export function listDomains(conn: Gio.DBusConnection, name: string, path: string, iface: string, timeoutMs: number): Promise<DomainRow[]> {
-  return new Promise((resolve, reject) => {
-    conn.call(name, path, iface, 'ListDomains', null, null, Gio.DBusCallFlags.NONE, timeoutMs, null, (c, res) => {
-      try {
-        const rows = c!.call_finish(res).get_child_value(0);
-        const out: DomainRow[] = [];
-        for (let i = 0, n = rows.n_children(); i < n; i++) out.push(new DomainRow(rows.get_child_value(i)));
-        resolve(out);
-      } catch (e) {
-        reject(e);
-      }
-    });
-  });
+/** The rows of a ListDomains reply, `(a(sisso))`. */
+export function domainRows(reply: GLib.Variant): DomainRow[] {
+  const rows = reply.get_child_value(0);
+  const out: DomainRow[] = [];
+  for (let i = 0, n = rows.n_children(); i < n; i++) out.push(new DomainRow(rows.get_child_value(i)));
+  return out;
 }
